@@ -89,7 +89,9 @@ cql_type_t *cql_type_new(cql_arena_t *a, cql_type_kind_t kind);
 #define CQL_TYPE_MAX_DEPTH 32
 int cql_type_read(cql_rd_t *r, cql_arena_t *a, cql_type_t **out);
 
-/* Writes t as an [option]. Errors go to the writer's sticky error. */
+/* Writes t as an [option]. Errors go to the writer's sticky error:
+ * CQLMQ_ENOMEM, or CQLMQ_ERANGE for a tree deeper than CQL_TYPE_MAX_DEPTH
+ * or with more than 65535 components. The frozen flag is not written. */
 void cql_type_write(cql_wr_t *w, const cql_type_t *t);
 
 /* Parses a CQL type string: native names (case-insensitive, "varchar" is
@@ -98,7 +100,10 @@ void cql_type_write(cql_wr_t *w, const cql_type_t *t);
  * a UDT name whose fields are resolved by the lookup callback (which may be
  * NULL: then a UDT name gives CQLMQ_ENOTFOUND). Also accepts the Java
  * marshal class names found in older schemas
- * (org.apache.cassandra.db.marshal.Int32Type, ...).
+ * (org.apache.cassandra.db.marshal.Int32Type, ...; see cql_type_parse.c).
+ * Nesting deeper than CQL_TYPE_MAX_DEPTH is CQLMQ_ESYNTAX. The lookup
+ * callback's tree must live in a; the parser copies its top node before
+ * marking it frozen. A non-zero return of the callback is passed through.
  * Returns 0, CQLMQ_ESYNTAX, CQLMQ_ENOTFOUND or CQLMQ_ENOMEM. */
 typedef int (*cql_udt_lookup_cb)(void *ud, const char *keyspace, const char *name,
                                  cql_arena_t *a, cql_type_t **out);
@@ -106,7 +111,10 @@ int cql_type_parse(const char *s, size_t len, cql_arena_t *a, const char *udt_ke
                    cql_udt_lookup_cb lookup, void *lookup_ud, cql_type_t **out);
 
 /* Formats t as Cassandra prints it in system_schema: "map<text, frozen<list<int>>>",
- * UDTs by bare name, custom types as quoted class names. Writes at most cap
+ * UDTs by bare name (double-quoted when not a plain lower-case identifier),
+ * custom types as quoted class names. Tuples always print as
+ * frozen<tuple<...>>, collections and UDTs nested in another type always as
+ * frozen<...>, a top-level collection or UDT as frozen<...> when t->frozen. Writes at most cap
  * bytes including the NUL; returns the length the full string needs (like
  * snprintf), or a negative code. */
 int cql_type_format(const cql_type_t *t, char *buf, size_t cap);
