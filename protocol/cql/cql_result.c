@@ -121,7 +121,7 @@ int cql_meta_write(cql_wr_t *w, int version, cql_meta_kind_t kind, const cql_met
             cql_wr_string(w, c->table.ptr, c->table.len);
         }
         cql_wr_string(w, c->name.ptr, c->name.len);
-        cql_type_write(w, c->type);
+        cql_type_write_version(w, c->type, version);
     }
     return cql_wr_error(w);
 }

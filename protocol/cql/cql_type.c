@@ -93,7 +93,12 @@ static int read_option(cql_rd_t *r, cql_arena_t *a, int depth, cql_type_t **out)
         char *cls;
         if ((rc = read_string(r, a, &cls)) != 0)
             return rc;
-        t->custom_class = cls;
+        /* Protocol v3/v4 carry duration as this custom class (0x0015 is
+         * v5's id): keep one kind for it whatever version sent it. */
+        if (strcmp(cls, CQL_DURATION_CLASS) == 0)
+            t->kind = CQL_TYPE_DURATION;
+        else
+            t->custom_class = cls;
         break;
     }
     case CQL_TYPE_LIST:
@@ -153,11 +158,16 @@ int cql_type_read(cql_rd_t *r, cql_arena_t *a, cql_type_t **out)
 
 /* ---- [option] writing ------------------------------------------------ */
 
-static void write_option(cql_wr_t *w, const cql_type_t *t, int depth)
+static void write_option(cql_wr_t *w, const cql_type_t *t, int depth, int version)
 {
     if (depth >= CQL_TYPE_MAX_DEPTH || t->nsub > UINT16_MAX) {
         if (w->err == 0)
             w->err = CQLMQ_ERANGE;
+        return;
+    }
+    if (t->kind == CQL_TYPE_DURATION && version < 5) {
+        cql_wr_u16(w, CQL_TYPE_CUSTOM);
+        cql_wr_cstring(w, CQL_DURATION_CLASS);
         return;
     }
     cql_wr_u16(w, (uint16_t)t->kind);
@@ -169,12 +179,12 @@ static void write_option(cql_wr_t *w, const cql_type_t *t, int depth)
     case CQL_TYPE_SET:
     case CQL_TYPE_MAP:
         for (size_t i = 0; i < t->nsub; i++)
-            write_option(w, t->sub[i], depth + 1);
+            write_option(w, t->sub[i], depth + 1, version);
         break;
     case CQL_TYPE_TUPLE:
         cql_wr_u16(w, (uint16_t)t->nsub);
         for (size_t i = 0; i < t->nsub; i++)
-            write_option(w, t->sub[i], depth + 1);
+            write_option(w, t->sub[i], depth + 1, version);
         break;
     case CQL_TYPE_UDT:
         cql_wr_cstring(w, t->keyspace != NULL ? t->keyspace : "");
@@ -182,7 +192,7 @@ static void write_option(cql_wr_t *w, const cql_type_t *t, int depth)
         cql_wr_u16(w, (uint16_t)t->nsub);
         for (size_t i = 0; i < t->nsub; i++) {
             cql_wr_cstring(w, t->field_names[i]);
-            write_option(w, t->sub[i], depth + 1);
+            write_option(w, t->sub[i], depth + 1, version);
         }
         break;
     default:
@@ -192,7 +202,12 @@ static void write_option(cql_wr_t *w, const cql_type_t *t, int depth)
 
 void cql_type_write(cql_wr_t *w, const cql_type_t *t)
 {
-    write_option(w, t, 0);
+    write_option(w, t, 0, 5);
+}
+
+void cql_type_write_version(cql_wr_t *w, const cql_type_t *t, int version)
+{
+    write_option(w, t, 0, version);
 }
 
 /* ---- formatting ------------------------------------------------------ */

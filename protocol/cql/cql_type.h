@@ -89,10 +89,19 @@ cql_type_t *cql_type_new(cql_arena_t *a, cql_type_kind_t kind);
 #define CQL_TYPE_MAX_DEPTH 32
 int cql_type_read(cql_rd_t *r, cql_arena_t *a, cql_type_t **out);
 
-/* Writes t as an [option]. Errors go to the writer's sticky error:
- * CQLMQ_ENOMEM, or CQLMQ_ERANGE for a tree deeper than CQL_TYPE_MAX_DEPTH
- * or with more than 65535 components. The frozen flag is not written. */
+/* Writes t as an [option] with the ids of protocol v5 (duration = 0x0015).
+ * Errors go to the writer's sticky error: CQLMQ_ENOMEM, or CQLMQ_ERANGE for
+ * a tree deeper than CQL_TYPE_MAX_DEPTH or with more than 65535 components.
+ * The frozen flag is not written. */
 void cql_type_write(cql_wr_t *w, const cql_type_t *t);
+
+/* The Java class that protocol v3/v4 use for duration, a custom type there;
+ * cql_type_read turns it into CQL_TYPE_DURATION. */
+#define CQL_DURATION_CLASS "org.apache.cassandra.db.marshal.DurationType"
+
+/* cql_type_write for a protocol version: before v5, duration is written as
+ * the custom type CQL_DURATION_CLASS, as Cassandra does. Same errors. */
+void cql_type_write_version(cql_wr_t *w, const cql_type_t *t, int version);
 
 /* Parses a CQL type string: native names (case-insensitive, "varchar" is
  * text), list<>, set<>, map<,>, tuple<...>, frozen<>, a quoted custom class

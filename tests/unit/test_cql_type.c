@@ -437,3 +437,28 @@ Test(cql_type, names_kinds_and_builds_native_types)
     cr_assert_null(cql_type_new(&arena, CQL_TYPE_LIST));
     cr_assert_null(cql_type_new(&arena, CQL_TYPE_CUSTOM));
 }
+
+Test(cql_type, duration_travels_as_a_custom_class_before_v5_and_reads_back_as_duration)
+{
+    cql_arena_t a;
+    cql_arena_init(&a, 0);
+    cql_type_t *d = cql_type_new(&a, CQL_TYPE_DURATION);
+    cql_wr_t w;
+    cql_wr_init(&w);
+    cql_type_write_version(&w, d, 4);
+    cr_assert_eq(cql_wr_error(&w), 0);
+    cr_assert_eq(cql_load_u16(w.data), CQL_TYPE_CUSTOM);
+    cql_rd_t r;
+    cql_rd_init(&r, w.data, w.len);
+    cql_type_t *back;
+    cr_assert_eq(cql_type_read(&r, &a, &back), 0);
+    cr_assert_eq(back->kind, CQL_TYPE_DURATION);
+    cr_assert_null(back->custom_class);
+    cr_assert_eq(cql_rd_left(&r), 0);
+    cql_wr_reset(&w);
+    cql_type_write_version(&w, d, 5);
+    cr_assert_eq(w.len, 2);
+    cr_assert_eq(cql_load_u16(w.data), CQL_TYPE_DURATION);
+    cql_wr_close(&w);
+    cql_arena_close(&a);
+}
