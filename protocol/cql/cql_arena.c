@@ -1,5 +1,6 @@
 /*
- * cql_arena: bump allocation in chunks, freed all at once.
+ * cql_arena: bump allocation in chunks, freed all at once; chunks come from
+ * the arena's cql_mem_t.
  */
 #include "cql_arena.h"
 
@@ -19,10 +20,21 @@ struct cql_arena_chunk {
 
 void cql_arena_init(cql_arena_t *a, size_t limit)
 {
+    cql_arena_init_mem(a, limit, NULL);
+}
+
+void cql_arena_init_mem(cql_arena_t *a, size_t limit, const cql_mem_t *mem)
+{
     a->head = NULL;
     a->used = 0;
     a->limit = limit;
     a->chunk_size = ARENA_DEFAULT_CHUNK;
+    a->mem = mem;
+}
+
+void cql_arena_set_chunk_size(cql_arena_t *a, size_t size)
+{
+    a->chunk_size = size;
 }
 
 void *cql_arena_alloc(cql_arena_t *a, size_t size)
@@ -37,14 +49,15 @@ void *cql_arena_alloc(cql_arena_t *a, size_t size)
         size_t csize = need > a->chunk_size ? need : a->chunk_size;
         if (csize > SIZE_MAX - sizeof(*c))
             return NULL;
-        c = malloc(sizeof(*c) + csize);
+        c = cql_mem_malloc(a->mem, sizeof(*c) + csize);
         if (c == NULL)
             return NULL;
         c->size = csize;
         c->off = 0;
         c->next = a->head;
         a->head = c;
-        /* Grow geometrically so many small decodes cost few mallocs. */
+        /* Grow geometrically so many small decodes cost few mallocs
+         * (0 stays 0: exact-fit chunks). */
         if (a->chunk_size < (1u << 20))
             a->chunk_size *= 2;
     }
@@ -86,7 +99,7 @@ void cql_arena_reset(cql_arena_t *a)
     cql_arena_chunk_t *old = c->next;
     while (old) {
         cql_arena_chunk_t *next = old->next;
-        free(old);
+        cql_mem_free(a->mem, old);
         old = next;
     }
     c->next = NULL;
@@ -99,7 +112,7 @@ void cql_arena_close(cql_arena_t *a)
     cql_arena_chunk_t *c = a->head;
     while (c) {
         cql_arena_chunk_t *next = c->next;
-        free(c);
+        cql_mem_free(a->mem, c);
         c = next;
     }
     a->head = NULL;

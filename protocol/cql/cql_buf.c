@@ -197,6 +197,21 @@ int cql_rd_count32(cql_rd_t *r, size_t min_item, int32_t *out)
 
 void cql_wr_init(cql_wr_t *w)
 {
+    cql_wr_init_mem(w, NULL);
+}
+
+void cql_wr_init_mem(cql_wr_t *w, const cql_mem_t *mem)
+{
+    w->data = NULL;
+    w->len = 0;
+    w->cap = 0;
+    w->err = 0;
+    w->mem = mem;
+}
+
+/* Empties w without freeing; keeps its allocator. */
+static void wr_forget(cql_wr_t *w)
+{
     w->data = NULL;
     w->len = 0;
     w->cap = 0;
@@ -205,8 +220,8 @@ void cql_wr_init(cql_wr_t *w)
 
 void cql_wr_close(cql_wr_t *w)
 {
-    free(w->data);
-    cql_wr_init(w);
+    cql_mem_free(w->mem, w->data);
+    wr_forget(w);
 }
 
 void cql_wr_reset(cql_wr_t *w)
@@ -228,7 +243,7 @@ int cql_wr_reserve(cql_wr_t *w, size_t n)
     size_t cap = w->cap ? w->cap : 256;
     while (cap - w->len < n)
         cap *= 2;
-    uint8_t *p = realloc(w->data, cap);
+    uint8_t *p = cql_mem_realloc(w->mem, w->data, cap);
     if (p == NULL) {
         w->err = CQLMQ_ENOMEM;
         return w->err;
@@ -247,7 +262,7 @@ uint8_t *cql_wr_release(cql_wr_t *w, size_t *out_len)
     }
     uint8_t *p = w->data;
     *out_len = w->len;
-    cql_wr_init(w);
+    wr_forget(w);
     return p;
 }
 

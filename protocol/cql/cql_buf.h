@@ -17,6 +17,10 @@
  * prefix) is remembered in `err` and later writes do nothing, so an encoder
  * writes a whole message and checks cql_wr_error() once (the "sticky error"
  * of stdio). cql_wr_release() hands the buffer to the caller.
+ * The buffer comes from a cql_mem_t (cql_mem.h): the C library for
+ * cql_wr_init, any allocator for cql_wr_init_mem. When the allocator fails,
+ * the writer keeps its old buffer and content and only records
+ * CQLMQ_ENOMEM; cql_wr_reset clears it and the writer is usable again.
  */
 #ifndef CQL_BUF_H
 #define CQL_BUF_H
@@ -26,6 +30,7 @@
 #include <stdint.h>
 
 #include "cqlmq/error.h"
+#include "cql_mem.h"
 
 /* A borrowed string: not NUL-terminated. */
 typedef struct cql_str {
@@ -89,15 +94,22 @@ int cql_rd_count16(cql_rd_t *r, size_t min_item, uint16_t *out);
 /* The same for an [int] count; EMALFORMED if negative. */
 int cql_rd_count32(cql_rd_t *r, size_t min_item, int32_t *out);
 
+/* Invariants: len <= cap; data is NULL exactly when cap is 0; data came
+ * from mem. */
 typedef struct cql_wr {
-    uint8_t *data; /* heap buffer, or NULL */
-    size_t len;    /* bytes written */
-    size_t cap;    /* bytes allocated */
-    int err;       /* first error, sticky: CQLMQ_ENOMEM or CQLMQ_ERANGE */
+    uint8_t *data;        /* heap buffer, or NULL */
+    size_t len;           /* bytes written */
+    size_t cap;           /* bytes allocated */
+    int err;              /* first error, sticky: CQLMQ_ENOMEM or CQLMQ_ERANGE */
+    const cql_mem_t *mem; /* borrowed allocator of data; NULL = the C library */
 } cql_wr_t;
 
 void cql_wr_init(cql_wr_t *w);
-/* Frees the buffer; the writer may be initialised again. */
+/* The same with the buffer from mem (borrowed: it must outlive the writer
+ * and any buffer released from it; NULL means the C library). */
+void cql_wr_init_mem(cql_wr_t *w, const cql_mem_t *mem);
+/* Frees the buffer; the writer is empty and keeps its allocator, and may
+ * also be initialised again. */
 void cql_wr_close(cql_wr_t *w);
 /* Forgets the content (and the error) but keeps the memory. */
 void cql_wr_reset(cql_wr_t *w);
@@ -105,7 +117,9 @@ static inline int cql_wr_error(const cql_wr_t *w) { return w->err; }
 /* Ensures room for n more bytes; returns 0 or the sticky error. */
 int cql_wr_reserve(cql_wr_t *w, size_t n);
 /* Hands the buffer over: *out_len gets its length, the writer is empty
- * afterwards. Returns NULL (and keeps nothing) when the writer has an error. */
+ * afterwards (and keeps its allocator). Returns NULL (and keeps nothing)
+ * when the writer has an error. Free the buffer with the writer's
+ * allocator: cql_mem_free(w->mem, p), which is free(p) after cql_wr_init. */
 uint8_t *cql_wr_release(cql_wr_t *w, size_t *out_len);
 
 void cql_wr_u8(cql_wr_t *w, uint8_t v);

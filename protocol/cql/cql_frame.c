@@ -126,16 +126,22 @@ int cql_frame_end(cql_wr_t *w, size_t start)
 
 void cql_frame_decoder_init(cql_frame_decoder_t *d, size_t max_frame)
 {
+    cql_frame_decoder_init_mem(d, max_frame, NULL);
+}
+
+void cql_frame_decoder_init_mem(cql_frame_decoder_t *d, size_t max_frame, const cql_mem_t *mem)
+{
     memset(d, 0, sizeof(*d));
     d->max_frame = max_frame ? max_frame : CQL_FRAME_MAX_DEFAULT;
     d->min_version = CQL_VERSION_MIN;
     d->max_version = CQL_VERSION_MAX;
     d->framing = CQL_FRAMING_PLAIN;
+    d->mem = mem;
 }
 
 void cql_frame_decoder_close(cql_frame_decoder_t *d)
 {
-    free(d->buf);
+    cql_mem_free(d->mem, d->buf);
     memset(d, 0, sizeof(*d));
 }
 
@@ -211,7 +217,7 @@ static int buf_grow(cql_frame_decoder_t *d, size_t need)
         cap = need;
     if (cap > d->cur.length)
         cap = d->cur.length;
-    uint8_t *p = realloc(d->buf, cap);
+    uint8_t *p = cql_mem_realloc(d->mem, d->buf, cap);
     if (p == NULL)
         return CQLMQ_ENOMEM;
     d->buf = p;
@@ -265,7 +271,7 @@ int cql_frame_decoder_next(cql_frame_decoder_t *d, cql_frame_t *out)
         d->buf_yielded = false;
         d->buf_len = 0;
         if (d->buf_cap > KEEP_BUF_MAX) {
-            free(d->buf);
+            cql_mem_free(d->mem, d->buf);
             d->buf = NULL;
             d->buf_cap = 0;
         }

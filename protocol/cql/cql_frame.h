@@ -158,8 +158,9 @@ typedef enum cql_framing {
  *
  * Invariants: in_pos <= in_len; when in_body, cur is a checked header with
  * cur.length <= max_frame - header size and buf_len < cur.length; otherwise
- * hdr_have < the header size of hdr[0]. err, once set, is returned by every
- * later next() (except ETOOBIG after cql_frame_decoder_discard).
+ * hdr_have < the header size of hdr[0]; buf_len <= buf_cap and buf came
+ * from mem. err, once set, is returned by every later next() (except
+ * ETOOBIG after cql_frame_decoder_discard).
  */
 typedef struct cql_frame_decoder {
     size_t max_frame;       /* limit on header + body, bytes */
@@ -180,11 +181,15 @@ typedef struct cql_frame_decoder {
     size_t buf_len;         /* body bytes collected */
     size_t buf_cap;         /* bytes allocated */
     bool buf_yielded;       /* buf holds the last yielded body */
+    const cql_mem_t *mem;   /* borrowed allocator of buf; NULL = the C library */
 } cql_frame_decoder_t;
 
 /* max_frame 0 means CQL_FRAME_MAX_DEFAULT. Accepts versions 3..4.
  * Allocates nothing. */
 void cql_frame_decoder_init(cql_frame_decoder_t *d, size_t max_frame);
+/* The same with the body buffer from mem (borrowed: it must outlive the
+ * decoder and any buffer stolen from it; NULL means the C library). */
+void cql_frame_decoder_init_mem(cql_frame_decoder_t *d, size_t max_frame, const cql_mem_t *mem);
 /* Frees the buffer; d may be initialised again. */
 void cql_frame_decoder_close(cql_frame_decoder_t *d);
 /* Restricts (or widens, up to 1..127) the accepted versions, e.g. to the
@@ -205,7 +210,9 @@ void cql_frame_decoder_feed(cql_frame_decoder_t *d, const void *p, size_t n);
  *   CQLMQ_ETOOBIG      the next frame exceeds max_frame; out->h is its
  *                      header (nothing of the body was buffered)
  *   CQLMQ_EMALFORMED   negative body length
- *   CQLMQ_ENOMEM       no memory for a partial body
+ *   CQLMQ_ENOMEM       no memory for a partial body (the allocator failed;
+ *                      out->h is the frame's header; what was buffered
+ *                      stays owned by d and is freed by close)
  * Errors are sticky (the stream cannot be resynchronised), except that
  * ETOOBIG may be followed by cql_frame_decoder_discard(). */
 int cql_frame_decoder_next(cql_frame_decoder_t *d, cql_frame_t *out);
@@ -218,8 +225,9 @@ int cql_frame_decoder_next(cql_frame_decoder_t *d, cql_frame_t *out);
 int cql_frame_decoder_discard(cql_frame_decoder_t *d);
 
 /* Hands over the heap buffer holding the last yielded buffered body (which
- * starts at the returned pointer); free() it. NULL if the last frame was not
- * buffered or was already stolen. */
+ * starts at the returned pointer); free it with the decoder's allocator:
+ * cql_mem_free(d->mem, p), which is free(p) after cql_frame_decoder_init.
+ * NULL if the last frame was not buffered or was already stolen. */
 uint8_t *cql_frame_decoder_steal(cql_frame_decoder_t *d);
 
 /* Bytes of an incomplete frame held inside (header and body). */

@@ -48,6 +48,7 @@
 
 #include "cql_arena.h"
 #include "cql_buf.h"
+#include "cql_mem.h"
 #include "cql_type.h"
 
 #define CQL_VALUE_MAX_DEPTH CQL_TYPE_MAX_DEPTH
@@ -208,6 +209,11 @@ bool cql_value_equal(const cql_value_t *x, const cql_value_t *y);
  * CQLMQ_ELIMIT (too deep) or CQLMQ_ENOMEM (scratch for a varint or decimal
  * of more than a few dozen bytes comes from malloc). */
 int cql_value_format(const cql_type_t *t, const cql_value_t *v, char *buf, size_t cap);
+/* The same with the scratch from mem (NULL means the C library). Every block
+ * is freed before it returns; on CQLMQ_ENOMEM buf holds a NUL-terminated
+ * prefix of the text. */
+int cql_value_format_mem(const cql_type_t *t, const cql_value_t *v, char *buf, size_t cap,
+                         const cql_mem_t *mem);
 
 /* ---- numbers on serialized bytes (shared with cql_order) ------------ */
 
@@ -230,12 +236,19 @@ int cql_varint_compare(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
  * falls back to comparing the unscaled values, which stays deterministic). */
 int cql_decimal_compare(int32_t sa, const uint8_t *a, size_t na, int32_t sb, const uint8_t *b,
                         size_t nb);
+/* The same with the scratch from mem (NULL means the C library). */
+int cql_decimal_compare_mem(int32_t sa, const uint8_t *a, size_t na, int32_t sb,
+                            const uint8_t *b, size_t nb, const cql_mem_t *mem);
 
 /* Writes the decimal digits of a varint ("-123456789012345678901234567890")
  * into buf (cap bytes incl. NUL); returns the length needed, like snprintf,
  * or CQLMQ_EINVAL (n == 0) or CQLMQ_ENOMEM (inputs over 24 bytes use a
  * heap scratch buffer). */
 int cql_varint_format(const uint8_t *p, size_t n, char *buf, size_t cap);
+/* The same with the scratch from mem (NULL means the C library). On
+ * CQLMQ_ENOMEM buf (when cap > 0) holds the empty string. */
+int cql_varint_format_mem(const uint8_t *p, size_t n, char *buf, size_t cap,
+                          const cql_mem_t *mem);
 
 /* Checks UTF-8 (RFC 3629). Returns 0 or CQLMQ_EUTF8. */
 int cql_utf8_validate(const uint8_t *p, size_t n);

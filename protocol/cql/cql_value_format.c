@@ -6,7 +6,8 @@
  *
  * Output goes through an snprintf-style accumulator: the full length is
  * always counted, only what fits is stored. Varints and decimals longer than
- * a few dozen bytes take a scratch buffer from the heap (CQLMQ_ENOMEM).
+ * a few dozen bytes take a scratch buffer from the sbuf's cql_mem_t
+ * (CQLMQ_ENOMEM when it fails; nothing stays allocated).
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -20,9 +21,10 @@
 #include "cql_value.h"
 
 typedef struct sbuf {
-    char *buf;  /* destination, or NULL when cap is 0 */
-    size_t cap; /* bytes available including the NUL */
-    size_t len; /* bytes the full text needs so far */
+    char *buf;            /* destination, or NULL when cap is 0 */
+    size_t cap;           /* bytes available including the NUL */
+    size_t len;           /* bytes the full text needs so far */
+    const cql_mem_t *mem; /* scratch for big numbers; NULL = the C library */
 } sbuf_t;
 
 static void sb_putn(sbuf_t *b, const char *s, size_t n)
@@ -67,10 +69,10 @@ static void put_hex(sbuf_t *b, const uint8_t *p, size_t n)
 
 /* ---- numbers --------------------------------------------------------- */
 
-/* Decimal digits of a varint with its sign: into small, or a heap block
- * returned in *heap (free it). */
-static int varint_text(const cql_varint_t *v, char *small, size_t smallcap, char **s,
-                       char **heap)
+/* Decimal digits of a varint with its sign: into small, or a block from
+ * mem returned in *heap (free it with mem). */
+static int varint_text(const cql_varint_t *v, const cql_mem_t *mem, char *small,
+                       size_t smallcap, char **s, char **heap)
 {
     *heap = NULL;
     *s = small;
@@ -78,13 +80,20 @@ static int varint_text(const cql_varint_t *v, char *small, size_t smallcap, char
         snprintf(small, smallcap, "%" PRId64, v->i64);
         return 0;
     }
-    int need = cql_varint_format(v->ptr, v->len, small, smallcap);
+    int need = cql_varint_format_mem(v->ptr, v->len, small, smallcap, mem);
     if (need < 0)
         return need;
     if ((size_t)need >= smallcap) {
-        if ((*heap = malloc((size_t)need + 1)) == NULL)
+        if ((*heap = cql_mem_malloc(mem, (size_t)need + 1)) == NULL)
             return CQLMQ_ENOMEM;
-        cql_varint_format(v->ptr, v->len, *heap, (size_t)need + 1);
+        /* The second pass needs its own scratch, which may be refused too:
+         * its result must be checked, or the text would be left unwritten. */
+        int rc = cql_varint_format_mem(v->ptr, v->len, *heap, (size_t)need + 1, mem);
+        if (rc < 0) {
+            cql_mem_free(mem, *heap);
+            *heap = NULL;
+            return rc;
+        }
         *s = *heap;
     }
     return 0;
@@ -93,10 +102,10 @@ static int varint_text(const cql_varint_t *v, char *small, size_t smallcap, char
 static int put_varint(sbuf_t *b, const cql_varint_t *v)
 {
     char small[64], *s, *heap;
-    int rc = varint_text(v, small, sizeof small, &s, &heap);
+    int rc = varint_text(v, b->mem, small, sizeof small, &s, &heap);
     if (rc == 0)
         sb_puts(b, s);
-    free(heap);
+    cql_mem_free(b->mem, heap);
     return rc;
 }
 
@@ -110,7 +119,7 @@ static void put_zeros(sbuf_t *b, int64_t n)
 static int put_decimal(sbuf_t *b, int32_t scale, const cql_varint_t *unscaled)
 {
     char small[64], *s, *heap;
-    int rc = varint_text(unscaled, small, sizeof small, &s, &heap);
+    int rc = varint_text(unscaled, b->mem, small, sizeof small, &s, &heap);
     if (rc != 0)
         return rc;
     if (*s == '-') {
@@ -139,7 +148,7 @@ static int put_decimal(sbuf_t *b, int32_t scale, const cql_varint_t *unscaled)
         }
         sb_printf(b, "E%s%" PRId64, adjusted > 0 ? "+" : "", adjusted);
     }
-    free(heap);
+    cql_mem_free(b->mem, heap);
     return 0;
 }
 
@@ -430,7 +439,13 @@ static int fmt_rec(sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int dep
 
 int cql_value_format(const cql_type_t *t, const cql_value_t *v, char *buf, size_t cap)
 {
-    sbuf_t b = {buf, buf != NULL ? cap : 0, 0};
+    return cql_value_format_mem(t, v, buf, cap, NULL);
+}
+
+int cql_value_format_mem(const cql_type_t *t, const cql_value_t *v, char *buf, size_t cap,
+                         const cql_mem_t *mem)
+{
+    sbuf_t b = {buf, buf != NULL ? cap : 0, 0, mem};
     int rc = fmt_rec(&b, t, v, 0);
     if (b.cap > 0)
         b.buf[b.len < b.cap ? b.len : b.cap - 1] = '\0';

@@ -135,14 +135,14 @@ typedef struct digits {
     uint32_t small_limbs[8];
 } digits_t;
 
-static int digits_of(const uint8_t *p, size_t n, digits_t *d)
+static int digits_of(const uint8_t *p, size_t n, digits_t *d, const cql_mem_t *mem)
 {
     d->heap = NULL;
     char *out = d->small;
     uint32_t *limbs = d->small_limbs;
     if (n > 24) {
         size_t lbytes = (n / 4 + 2) * sizeof(uint32_t);
-        d->heap = malloc(lbytes + 3 * n + 2);
+        d->heap = cql_mem_malloc(mem, lbytes + 3 * n + 2);
         if (d->heap == NULL)
             return CQLMQ_ENOMEM;
         limbs = d->heap;
@@ -155,10 +155,18 @@ static int digits_of(const uint8_t *p, size_t n, digits_t *d)
 
 int cql_varint_format(const uint8_t *p, size_t n, char *buf, size_t cap)
 {
+    return cql_varint_format_mem(p, n, buf, cap, NULL);
+}
+
+int cql_varint_format_mem(const uint8_t *p, size_t n, char *buf, size_t cap,
+                          const cql_mem_t *mem)
+{
+    if (cap > 0)
+        buf[0] = '\0';
     if (n == 0)
         return CQLMQ_EINVAL;
     digits_t d;
-    int rc = digits_of(p, n, &d);
+    int rc = digits_of(p, n, &d, mem);
     if (rc != 0)
         return rc;
     bool neg = vneg(p);
@@ -171,7 +179,7 @@ int cql_varint_format(const uint8_t *p, size_t n, char *buf, size_t cap)
             buf[k++] = d.s[i];
         buf[k] = '\0';
     }
-    free(d.heap);
+    cql_mem_free(mem, d.heap);
     return need > INT_MAX ? CQLMQ_ERANGE : (int)need;
 }
 
@@ -194,6 +202,12 @@ static int cmp_scaled(const digits_t *da, int32_t sa, const digits_t *db, int32_
 
 int cql_decimal_compare(int32_t sa, const uint8_t *a, size_t na, int32_t sb, const uint8_t *b,
                         size_t nb)
+{
+    return cql_decimal_compare_mem(sa, a, na, sb, b, nb, NULL);
+}
+
+int cql_decimal_compare_mem(int32_t sa, const uint8_t *a, size_t na, int32_t sb,
+                            const uint8_t *b, size_t nb, const cql_mem_t *mem)
 {
     if (sa == sb)
         return cql_varint_compare(a, na, b, nb);
@@ -221,15 +235,15 @@ int cql_decimal_compare(int32_t sa, const uint8_t *a, size_t na, int32_t sb, con
         return (x > y) - (x < y);
     }
     digits_t da, db;
-    if (digits_of(a, na, &da) != 0)
+    if (digits_of(a, na, &da, mem) != 0)
         return cql_varint_compare(a, na, b, nb); /* out of memory: stay total */
-    if (digits_of(b, nb, &db) != 0) {
-        free(da.heap);
+    if (digits_of(b, nb, &db, mem) != 0) {
+        cql_mem_free(mem, da.heap);
         return cql_varint_compare(a, na, b, nb);
     }
     int c = cmp_scaled(&da, sa, &db, sb);
-    free(da.heap);
-    free(db.heap);
+    cql_mem_free(mem, da.heap);
+    cql_mem_free(mem, db.heap);
     return sign_a > 0 ? c : -c;
 }
 
