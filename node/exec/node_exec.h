@@ -106,6 +106,12 @@ node_db_t *node_db_new(const node_db_config_t *cfg);
 /* Frees the db and everything it owns; accepts NULL and *db == NULL. */
 void node_db_free(node_db_t **db);
 
+/* Housekeeping, to be called from a timer: lets the store drop expired
+ * cells and old tombstones of up to `budget` partitions (by the db's clock),
+ * so the memory of data nobody reads any more is bounded. Returns the number
+ * of partitions visited. */
+size_t node_db_housekeep(node_db_t *db, size_t budget);
+
 /* The shared schema version (16 bytes, uuid). Changes with every DDL;
  * valid until the next DDL or node_db_free. */
 const uint8_t *node_db_schema_version(const node_db_t *db);

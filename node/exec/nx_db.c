@@ -25,6 +25,11 @@ int64_t nx_clock_us(node_db_t *db)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+size_t node_db_housekeep(node_db_t *db, size_t budget)
+{
+    return node_store_purge(db->store, nx_clock_us(db) / 1000000, budget);
+}
+
 uint64_t nx_rand(node_db_t *db)
 {
     uint64_t x = db->rng;

@@ -31,6 +31,9 @@ static void on_sweep(uv_timer_t *t)
     for (int i = 0; i < c->cfg.nnodes; i++)
         node_conn_sweep(&c->hosts[i], now);
     node_events_tick(c, now);
+    /* Expired cells and tombstones of untouched partitions are freed a few
+     * partitions at a time, so a sweep never stalls request handling. */
+    node_db_housekeep(c->db, NODE_PURGE_BUDGET);
 }
 
 void node_cluster_handle_closed(uv_handle_t *h)

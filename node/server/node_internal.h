@@ -38,6 +38,7 @@
 #define NODE_OUT_HIGH_WATER (8u << 20)      /* stop reading above this output */
 #define NODE_LINGER_MS 2000                 /* graceful close: wait for EOF */
 #define NODE_SWEEP_MS 100                   /* housekeeping timer period */
+#define NODE_PURGE_BUDGET 256               /* partitions purged per sweep */
 #define NODE_DOWN_EVENT_DELAY_MS 250        /* STATUS_CHANGE DOWN after the close */
 
 typedef struct node_conn node_conn_t;

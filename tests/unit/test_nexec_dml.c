@@ -2,6 +2,8 @@
  * counters, deletes, filtering rules. */
 #include "test_nexec_util.h"
 
+#include "node_store.h"
+
 static tx_t T;
 static void setup(void)
 {
@@ -252,4 +254,28 @@ Test(nexec_dml, static_only_partitions_appear_as_rows)
     cr_assert_eq(tx_nrows(&T), 1);
     cr_assert_eq(tx_cell(&T, 0, 1).len, -1);
     cr_assert_eq(tx_i32(tx_cell(&T, 0, 2)), 3);
+}
+
+Test(nexec_dml, housekeeping_frees_expired_rows_nobody_reads)
+{
+    tx_ok(&T, "CREATE TABLE t (k int PRIMARY KEY, v text)");
+    for (int i = 0; i < 200; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "INSERT INTO t (k, v) VALUES (%d, 'payload') USING TTL 5", i);
+        tx_ok(&T, q);
+    }
+    node_store_stats_t before, after;
+    node_store_stats(node_db_store(T.db), NULL, &before);
+    cr_assert_geq(before.rows, 200);
+    /* Before expiry, housekeeping keeps everything. */
+    node_db_housekeep(T.db, 1000);
+    node_store_stats(node_db_store(T.db), NULL, &after);
+    cr_assert_eq(after.rows, before.rows);
+    T.now_us += 6 * 1000000;
+    for (int round = 0; round < 4; round++)
+        node_db_housekeep(T.db, 1000);
+    node_store_stats(node_db_store(T.db), NULL, &after);
+    cr_assert_lt(after.rows, before.rows - 199, "expired rows stay in memory: %llu",
+                 (unsigned long long)after.rows);
+    cr_assert_lt(after.bytes, before.bytes);
 }
