@@ -6,6 +6,7 @@
  * types. Lookups are binary searches by name.
  */
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "node_store_int.h"
@@ -26,14 +27,15 @@ uint64_t node_catalog_version(const node_store_t *s)
     return s->version;
 }
 
-/* Index of name in ks (found: *hit), else the insertion index. */
-static size_t ks_index(const node_store_t *s, const char *name, bool *hit)
+size_t node_name_index(void *const *items, size_t n, size_t name_off, const char *name,
+                       bool *hit)
 {
-    size_t lo = 0, hi = s->nks;
+    size_t lo = 0, hi = n;
     *hit = false;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(name, s->ks[mid]->pub.name);
+        const char *mname = *(const char *const *)((const char *)items[mid] + name_off);
+        int c = strcmp(name, mname);
         if (c == 0) {
             *hit = true;
             return mid;
@@ -44,6 +46,13 @@ static size_t ks_index(const node_store_t *s, const char *name, bool *hit)
             lo = mid + 1;
     }
     return lo;
+}
+
+/* Index of name in the keyspaces (found: *hit), else the insertion index. */
+static size_t ks_index(const node_store_t *s, const char *name, bool *hit)
+{
+    return node_name_index((void *const *)s->ks, s->nks, offsetof(node_ks_t, pub.name), name,
+                           hit);
 }
 
 /* Grows a pointer array to hold one more. */
@@ -220,21 +229,8 @@ node_ks_t *node_ks_get(const node_store_t *s, const char *name)
 
 static size_t udt_index(const node_ks_t *k, const char *name, bool *hit)
 {
-    size_t lo = 0, hi = k->nudts;
-    *hit = false;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(name, k->udts[mid]->name);
-        if (c == 0) {
-            *hit = true;
-            return mid;
-        }
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    return node_name_index((void *const *)k->udts, k->nudts, offsetof(node_udt_t, name), name,
+                           hit);
 }
 
 /* Builds a UDT (struct and type tree) in k's arena; NULL on ENOMEM. */

@@ -148,6 +148,12 @@ bool node_part_drop_if_empty(node_tab_t *t, node_part_t *p);
 /* Catalog internals (node_catalog.c, node_table.c). */
 node_ks_t *node_ks_get(const node_store_t *s, const char *name);
 void node_catalog_close(node_store_t *s);
+
+/* Binary search of `name` in n pointers to structs kept sorted by the C
+ * string found at byte offset name_off in each struct: returns the index of
+ * the match (*hit = true) or the index where it would be inserted. */
+size_t node_name_index(void *const *items, size_t n, size_t name_off, const char *name,
+                       bool *hit);
 void node_tab_free(node_tab_t *t);
 
 /* A new partition for k, not yet in the table; NULL on ENOMEM. */

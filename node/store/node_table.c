@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "node_store_int.h"
@@ -45,21 +46,8 @@ const node_kv_t *node_table_default_opts(size_t *n)
 
 static size_t tab_index(const node_ks_t *k, const char *name, bool *hit)
 {
-    size_t lo = 0, hi = k->ntabs;
-    *hit = false;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(name, k->tabs[mid]->pub.name);
-        if (c == 0) {
-            *hit = true;
-            return mid;
-        }
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    return node_name_index((void *const *)k->tabs, k->ntabs, offsetof(node_tab_t, pub.name), name,
+                           hit);
 }
 
 static node_tab_t *tab_get(const node_store_t *s, const char *ks, const char *name)
