@@ -534,37 +534,39 @@ int nx_term_required(nx_req_t *r, const cql_term_t *term, const cql_type_t *t, c
     return 0;
 }
 
-int nx_term_i64(nx_req_t *r, const cql_term_t *term, const char *name, int64_t *out, bool *set)
+/* A term of a fixed-size integer type: its bytes in *v (exactly size of
+ * them), or *set = false when it is "not set". */
+static int term_fixed(nx_req_t *r, const cql_term_t *term, cql_type_kind_t kind, int32_t size,
+                      const char *name, cql_bytes_t *v, bool *set)
 {
     *set = true;
-    cql_bytes_t v;
-    int rc = nx_term(r, term, nx_type(r, CQL_TYPE_BIGINT), name, &v);
+    int rc = nx_term(r, term, nx_type(r, kind), name, v);
     if (rc != 0)
         return rc;
-    if (v.len == CQL_BYTES_NOT_SET) {
+    if (v->len == CQL_BYTES_NOT_SET) {
         *set = false;
         return 0;
     }
-    if (v.len != 8)
+    if (v->len != size)
         return nx_invalid(r, "Invalid null value of %s", name);
-    *out = (int64_t)cql_load_u64(v.ptr);
     return 0;
+}
+
+int nx_term_i64(nx_req_t *r, const cql_term_t *term, const char *name, int64_t *out, bool *set)
+{
+    cql_bytes_t v;
+    int rc = term_fixed(r, term, CQL_TYPE_BIGINT, 8, name, &v, set);
+    if (rc == 0 && *set)
+        *out = (int64_t)cql_load_u64(v.ptr);
+    return rc;
 }
 
 int nx_term_i32(nx_req_t *r, const cql_term_t *term, const char *name, int32_t *out, bool *set)
 {
-    *set = true;
     cql_bytes_t v;
-    int rc = nx_term(r, term, nx_type(r, CQL_TYPE_INT), name, &v);
-    if (rc != 0)
-        return rc;
-    if (v.len == CQL_BYTES_NOT_SET) {
-        *set = false;
-        return 0;
-    }
-    if (v.len != 4)
-        return nx_invalid(r, "Invalid null value of %s", name);
-    *out = (int32_t)cql_load_u32(v.ptr);
-    return 0;
+    int rc = term_fixed(r, term, CQL_TYPE_INT, 4, name, &v, set);
+    if (rc == 0 && *set)
+        *out = (int32_t)cql_load_u32(v.ptr);
+    return rc;
 }
 
