@@ -151,6 +151,9 @@ static int tcp_create(rt_loop_t *loop, const rt_tcp_opts_t *opts, rt_tcp_t **out
         free(t);
         return CQLMQ_EUV;
     }
+    /* Small pipelined requests must not wait for Nagle: libuv keeps the flag
+     * and applies it when the socket is connected or accepted. */
+    uv_tcp_nodelay(&t->h, 1);
     uv_timer_init(&loop->uv, &t->timer);
     t->h.data = t->timer.data = t;
     t->next = loop->tcps;
