@@ -33,6 +33,7 @@ typedef enum wire_retry {
     X(TIMEOUT, "timeout", -1, WIRE_RETRY_IF_IDEMPOTENT)                                     \
     X(CANCELLED, "cancelled", -1, WIRE_RETRY_NO)                                            \
     X(NO_HOST, "no_host", -1, WIRE_RETRY_LATER)                                             \
+    X(CONNECTION_LOST, "connection_lost", -1, WIRE_RETRY_IF_IDEMPOTENT)                     \
     X(SHUTTING_DOWN, "shutting_down", -1, WIRE_RETRY_LATER)                                 \
     X(SERVER_ERROR, "server_error", CQL_ERR_SERVER_ERROR, WIRE_RETRY_NO)                    \
     X(PROTOCOL_ERROR, "protocol_error", CQL_ERR_PROTOCOL_ERROR, WIRE_RETRY_NO)              \

@@ -306,6 +306,11 @@ int wire_reply_error(mpk_wr_t *w, uint64_t id, wire_error_t code, const char *me
 /* The error reply for a Cassandra ERROR body: code from the table,
  * cql_code, message, and details from the fields that code carries. */
 int wire_reply_cql_error(mpk_wr_t *w, uint64_t id, const cql_msg_error_t *e);
+/* Writes the `details` map of a CQL error (docs/protocol.md section 9) into
+ * w: every field e carries, arg_types included; an empty map when it
+ * carries none. Errors go to the writer's sticky error. Returns the number
+ * of entries written. */
+uint32_t wire_error_details_write(mpk_wr_t *w, const cql_msg_error_t *e);
 /* unsupported_version with details {supported: [WIRE_PROTOCOL_VERSION]}. */
 int wire_reply_unsupported_version(mpk_wr_t *w, uint64_t id);
 

@@ -7,6 +7,8 @@
  * header. The schema encoder writes a fixmap (one header byte) for every
  * reply here, since none has more than 15 fields: the bump is one byte.
  */
+#include <string.h>
+
 #include "wire_msg.h"
 
 #include <assert.h>
@@ -234,60 +236,76 @@ int wire_reply_unsupported_version(mpk_wr_t *w, uint64_t id)
 
 static mpk_str_t mstr(cql_str_t s) { return (mpk_str_t){s.ptr, (uint32_t)s.len}; }
 
-int wire_reply_cql_error(mpk_wr_t *w, uint64_t id, const cql_msg_error_t *e)
+/* The details e carries, as the schema struct (arg_types, a list, is not in
+ * it). Strings borrow from e and from clbuf. */
+static void details_of(const cql_msg_error_t *e, wire_error_details_t *det,
+                       char clbuf[WIRE_CONSISTENCY_NAME_MAX])
 {
-    size_t start = w->len;
     unsigned ef = cql_error_code_fields(e->code);
-    wire_error_t code = wire_error_from_cql(e->code);
-    char clbuf[WIRE_CONSISTENCY_NAME_MAX];
-    wire_error_details_t det = {0};
-
+    memset(det, 0, sizeof *det);
     if (ef & CQL_EF_CL) {
         const char *cl = wire_consistency_name(e->consistency, clbuf);
         if (cl != NULL) {
-            det.consistency = mpk_cstr(cl);
-            MPK_SET(&det, wire_error_details, consistency);
+            det->consistency = mpk_cstr(cl);
+            MPK_SET(det, wire_error_details, consistency);
         }
     }
-#define INT_DETAIL_(flag, field, src)                  \
+#define DETAIL_(flag, field, src)                      \
     if (ef & (flag)) {                                 \
-        det.field = (src);                             \
-        MPK_SET(&det, wire_error_details, field);      \
+        det->field = (src);                            \
+        MPK_SET(det, wire_error_details, field);       \
     }
-    INT_DETAIL_(CQL_EF_REQUIRED, required, e->required)
-    INT_DETAIL_(CQL_EF_ALIVE, alive, e->alive)
-    INT_DETAIL_(CQL_EF_RECEIVED, received, e->received)
-    INT_DETAIL_(CQL_EF_BLOCKFOR, block_for, e->blockfor)
-    INT_DETAIL_(CQL_EF_NUMFAILURES, num_failures, e->num_failures)
-    INT_DETAIL_(CQL_EF_DATA_PRESENT, data_present, e->data_present)
-    INT_DETAIL_(CQL_EF_WRITE_TYPE, write_type, mstr(e->write_type))
-    INT_DETAIL_(CQL_EF_KEYSPACE, keyspace, mstr(e->keyspace))
-#undef INT_DETAIL_
+    DETAIL_(CQL_EF_REQUIRED, required, e->required)
+    DETAIL_(CQL_EF_ALIVE, alive, e->alive)
+    DETAIL_(CQL_EF_RECEIVED, received, e->received)
+    DETAIL_(CQL_EF_BLOCKFOR, block_for, e->blockfor)
+    DETAIL_(CQL_EF_NUMFAILURES, num_failures, e->num_failures)
+    DETAIL_(CQL_EF_DATA_PRESENT, data_present, e->data_present)
+    DETAIL_(CQL_EF_WRITE_TYPE, write_type, mstr(e->write_type))
+    DETAIL_(CQL_EF_KEYSPACE, keyspace, mstr(e->keyspace))
+#undef DETAIL_
     if ((ef & CQL_EF_NAME) && e->name.len > 0) {
         if (e->code == CQL_ERR_FUNCTION_FAILURE) {
-            det.function = mstr(e->name);
-            MPK_SET(&det, wire_error_details, function);
+            det->function = mstr(e->name);
+            MPK_SET(det, wire_error_details, function);
         } else {
-            det.table = mstr(e->name);
-            MPK_SET(&det, wire_error_details, table);
+            det->table = mstr(e->name);
+            MPK_SET(det, wire_error_details, table);
         }
     }
     if ((ef & CQL_EF_ID) && e->id.len >= 0) {
-        det.statement_id = (mpk_bin_t){e->id.ptr, (uint32_t)e->id.len};
-        MPK_SET(&det, wire_error_details, statement_id);
+        det->statement_id = (mpk_bin_t){e->id.ptr, (uint32_t)e->id.len};
+        MPK_SET(det, wire_error_details, statement_id);
     }
+}
 
-    error_head(w, id, code, mstr(e->message), e->code);
-    if (det.present != 0 || (ef & CQL_EF_ARG_TYPES)) {
-        map_add(w, start, "details");
-        size_t dat = w->len;
-        wire_error_details_encode(w, &det);
-        if (ef & CQL_EF_ARG_TYPES) {
-            map_add(w, dat, "arg_types");
-            mpk_wr_array(w, e->arg_types.n);
-            for (uint16_t i = 0; i < e->arg_types.n; i++)
-                mpk_wr_str(w, e->arg_types.items[i].ptr, e->arg_types.items[i].len);
-        }
+uint32_t wire_error_details_write(mpk_wr_t *w, const cql_msg_error_t *e)
+{
+    char clbuf[WIRE_CONSISTENCY_NAME_MAX];
+    wire_error_details_t det;
+    details_of(e, &det, clbuf);
+    size_t at = w->len;
+    wire_error_details_encode(w, &det);
+    uint32_t n = (uint32_t)__builtin_popcountll(det.present);
+    if (cql_error_code_fields(e->code) & CQL_EF_ARG_TYPES) {
+        map_add(w, at, "arg_types");
+        mpk_wr_array(w, e->arg_types.n);
+        for (uint16_t i = 0; i < e->arg_types.n; i++)
+            mpk_wr_str(w, e->arg_types.items[i].ptr, e->arg_types.items[i].len);
+        n++;
+    }
+    return n;
+}
+
+int wire_reply_cql_error(mpk_wr_t *w, uint64_t id, const cql_msg_error_t *e)
+{
+    size_t start = w->len;
+    error_head(w, id, wire_error_from_cql(e->code), mstr(e->message), e->code);
+    size_t key = w->len;
+    map_add(w, start, "details");
+    if (wire_error_details_write(w, e) == 0 && w->err == 0) {
+        mpk_wr_truncate(w, key); /* no details: no key either */
+        w->data[start]--;
     }
     return finish(w, start, 0);
 }

@@ -48,6 +48,7 @@ __all__ = [
     "ServerError",
     "ProtocolError",
     "NoHostAvailable",
+    "ConnectionLost",
     "Unprepared",
     "Busy",
     "Cancelled",
@@ -246,6 +247,16 @@ class NoHostAvailable(CqlmqError):
     retry = "later"
 
 
+class ConnectionLost(CqlmqError):
+    """The Cassandra connection carrying the request closed before a reply:
+    the request may or may not have been applied. cqlmqd already retried it
+    on another host if it was idempotent. Settle a conditional write with a
+    SERIAL read."""
+
+    default_code = "connection_lost"
+    retry = "if_idempotent"
+
+
 class Busy(CqlmqError):
     """cqlmqd's in-flight or stream bound is reached: retry later, with backoff."""
 
@@ -296,7 +307,7 @@ _BY_CODE = {
     cls.default_code: cls
     for cls in (
         BadRequest, UnknownSession, UnsupportedVersion, Busy, OperationTimedOut, Cancelled,
-        NoHostAvailable, ShuttingDown, ServerError, ProtocolError, AuthenticationFailed,
+        NoHostAvailable, ConnectionLost, ShuttingDown, ServerError, ProtocolError, AuthenticationFailed,
         Overloaded, IsBootstrapping, TruncateError, Unavailable, WriteTimeout, ReadTimeout,
         ReadFailure, WriteFailure, FunctionFailure, CASWriteUnknown, SyntaxException,
         Unauthorized, InvalidRequest, ConfigurationException, AlreadyExists, Unprepared,
