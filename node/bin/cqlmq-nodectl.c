@@ -10,6 +10,8 @@
  *   cqlmq-nodectl -e tcp://127.0.0.1:5599 stop node=1
  *   cqlmq-nodectl fault action=error error=read_timeout query="FROM ks.t" count=2
  *   cqlmq-nodectl log opcode=QUERY
+ *   cqlmq-nodectl add_node dc=dc2 rack=rack2
+ *   cqlmq-nodectl remove_node node=3
  * Exit status: 0 ok, 1 the node replied with an error, 2 usage, 3 no reply
  * within the timeout (default 5000 ms).
  */
@@ -26,6 +28,7 @@ static void usage(FILE *f)
     fputs("usage: cqlmq-nodectl [-e ENDPOINT] [-t TIMEOUT_MS] COMMAND [KEY=VALUE ...]\n"
           "  commands: ping status stop start pause resume fault unfault faults clear\n"
           "            close_after disconnect forget_prepared log clear_log connections\n"
+          "            add_node remove_node\n"
           "  ENDPOINT defaults to $CQLMQ_NODE_CONTROL; see docs/embedded-node.md\n",
           f);
 }

@@ -62,9 +62,13 @@ typedef struct node_topo_node {
     const int64_t *tokens;   /* ntokens tokens, printed as decimal strings */
     size_t ntokens;          /* >= 1 (drivers drop peers with no tokens) */
     bool up;                 /* false: the node is down (still listed) */
+    bool removed;            /* true: no longer a member (an unused slot):
+                                listed nowhere, not even as the local node */
 } node_topo_node_t;
 
-/* The cluster. NULL strings take the defaults shown. */
+/* The cluster. NULL strings take the defaults shown. nodes[] may hold
+ * removed slots (removed == true) between members, so that a node keeps its
+ * index when another one leaves the cluster. */
 typedef struct node_topology {
     const char *cluster_name;            /* "cqlmq" */
     const char *partitioner;             /* "org.apache.cassandra.dht.Murmur3Partitioner" */

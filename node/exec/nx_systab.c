@@ -10,7 +10,8 @@
  *
  * system.local / system.peers / system.peers_v2 differ per node: they are
  * rewritten from the topology for the session's node just before a SELECT
- * reads them (a few rows). system_schema.* is regenerated from the catalog
+ * reads them (a few rows; removed nodes are skipped, so a topology change
+ * shows at the next read). system_schema.* is regenerated from the catalog
  * when the catalog changed since the last generation (nx_schematab.c).
  */
 #include <stdio.h>
@@ -234,6 +235,8 @@ int nx_systab_refresh(nx_req_t *r, const node_table_t *t)
     for (size_t i = 0; i < topo->nnodes; i++) {
         const node_topo_node_t *n = &topo->nodes[i];
         int rc = 0;
+        if (n->removed)
+            continue; /* a node that left the cluster: in no table */
         if (kind == 0 && (int)i == self)
             rc = put_local(r, t, topo, n);
         else if (kind > 0 && (int)i != self)

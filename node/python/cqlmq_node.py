@@ -11,6 +11,8 @@ Needs /usr/bin/python3 with python3-zmq and python3-msgpack (Debian).
         cluster.control.add_fault("error", error="read_timeout", query="FROM ks.t",
                                   count=1, received=0, block_for=1)
         entries = cluster.control.log(opcode="QUERY")
+        new = cluster.control.add_node()           # {"node": 3, "address": "127.0.0.4", ...}
+        cluster.control.remove_node(new["node"])
 
 The binary is found from the `binary` argument or $CQLMQ_NODE_BIN. The
 process binds --port 0 (one free port shared by every node) and
@@ -135,6 +137,17 @@ class Control:
     def connections(self, node=None):
         return self.request("connections", node=node)["connections"]
 
+    def add_node(self, dc=None, rack=None):
+        """Adds a node at the lowest free index (TOPOLOGY_CHANGE NEW_NODE).
+
+        Returns the reply: node (index), address, host_id, dc, rack, tokens.
+        """
+        return self.request("add_node", dc=dc, rack=rack)
+
+    def remove_node(self, node):
+        """Removes node `node` from the cluster (TOPOLOGY_CHANGE REMOVED_NODE)."""
+        return self.request("remove_node", node=node)
+
 
 class NodeCluster:
     """A cqlmq-node process on free ports; use as a context manager."""
@@ -162,6 +175,8 @@ class NodeCluster:
 
     @property
     def addresses(self):
+        """The addresses of the nodes the cluster started with (add_node and
+        remove_node change the cluster: control.status() lists it now)."""
         return ["127.0.0.%d" % (i + 1) for i in range(self.nodes)]
 
     def start(self):

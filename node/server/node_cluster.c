@@ -1,6 +1,11 @@
 /*
  * node_cluster: the lifecycle of a simulated cluster and of its nodes
- * (listeners), and the per-loop-turn flush that coalesces writes.
+ * (listeners), topology changes (nodes added and removed at run time), and
+ * the per-loop-turn flush that coalesces writes.
+ *
+ * Nodes live in NODE_MAX_NODES fixed slots (hosts[i] is 127.0.0.(i+1)); the
+ * topology (node_topo.h) says which slots are members. A removed node's
+ * slot keeps no listener and no connection, and is reused by a later add.
  *
  * Coalescing: responses, events and delayed replies are appended to their
  * connection's `out` buffer and the connection goes on the dirty list. A
@@ -28,7 +33,7 @@ static void on_sweep(uv_timer_t *t)
 {
     node_cluster_t *c = t->data;
     uint64_t now = uv_now(c->loop);
-    for (int i = 0; i < c->cfg.nnodes; i++)
+    for (int i = 0; i < NODE_MAX_NODES; i++)
         node_conn_sweep(&c->hosts[i], now);
     node_events_tick(c, now);
     /* Expired cells and tombstones of untouched partitions are freed a few
@@ -221,7 +226,7 @@ void node_cluster_stop(node_cluster_t *c)
     if (c->stopping)
         return;
     c->stopping = true;
-    for (int i = 0; i < c->cfg.nnodes; i++)
+    for (int i = 0; i < NODE_MAX_NODES; i++)
         host_shutdown(&c->hosts[i]);
     node_control_close(c);
     uv_close((uv_handle_t *)&c->stop_async, node_cluster_handle_closed);
@@ -256,12 +261,16 @@ void node_cluster_free(node_cluster_t **cp)
 
 int node_cluster_port(const node_cluster_t *c) { return c->port; }
 const char *node_cluster_control_endpoint(const node_cluster_t *c) { return c->control_endpoint; }
-int node_cluster_size(const node_cluster_t *c) { return c->cfg.nnodes; }
+int node_cluster_size(const node_cluster_t *c) { return c->topo.nmembers; }
+bool node_cluster_has_node(const node_cluster_t *c, int i)
+{
+    return node_topo_member(&c->topo, i);
+}
 node_db_t *node_cluster_db(node_cluster_t *c) { return c->db; }
 
 int node_cluster_stop_node(node_cluster_t *c, int i)
 {
-    if (i < 0 || i >= c->cfg.nnodes)
+    if (!node_topo_member(&c->topo, i))
         return CQLMQ_ERANGE;
     if (!c->started || c->stopping)
         return CQLMQ_ESTATE;
@@ -277,7 +286,7 @@ int node_cluster_stop_node(node_cluster_t *c, int i)
 
 int node_cluster_start_node(node_cluster_t *c, int i)
 {
-    if (i < 0 || i >= c->cfg.nnodes)
+    if (!node_topo_member(&c->topo, i))
         return CQLMQ_ERANGE;
     if (!c->started || c->stopping)
         return CQLMQ_ESTATE;
@@ -296,7 +305,7 @@ int node_cluster_start_node(node_cluster_t *c, int i)
 
 int node_cluster_pause_node(node_cluster_t *c, int i, bool paused)
 {
-    if (i < 0 || i >= c->cfg.nnodes)
+    if (!node_topo_member(&c->topo, i))
         return CQLMQ_ERANGE;
     node_host_t *h = &c->hosts[i];
     h->paused = paused;
@@ -305,11 +314,68 @@ int node_cluster_pause_node(node_cluster_t *c, int i, bool paused)
     return 0;
 }
 
+int node_cluster_add_node(node_cluster_t *c, const char *dc, const char *rack, int *index)
+{
+    if (!c->started || c->stopping)
+        return CQLMQ_ESTATE;
+    if (c->topo.nmembers >= NODE_MAX_NODES)
+        return CQLMQ_ELIMIT;
+    if (!dc)
+        dc = c->cfg.dcs[0].name;
+    if (!rack)
+        rack = NODE_DEFAULT_RACK;
+    size_t dlen = strnlen(dc, NODE_DC_NAME_MAX + 1), rlen = strnlen(rack, NODE_DC_NAME_MAX + 1);
+    if (dlen > NODE_DC_NAME_MAX || rlen > NODE_DC_NAME_MAX || !node_config_name_ok(dc, dlen) ||
+        !node_config_name_ok(rack, rlen))
+        return CQLMQ_EINVAL;
+    int i = 0;
+    while (node_topo_member(&c->topo, i))
+        i++; /* a free slot exists: fewer than NODE_MAX_NODES members */
+    node_host_t *h = &c->hosts[i];
+    assert(!h->listener && !h->conns);
+    int bound;
+    int rc = host_listen(h, c->port, &bound);
+    if (rc)
+        return rc; /* nothing changed */
+    rc = node_topo_add(&c->topo, i, dc, rack);
+    assert(rc == 0); /* the slot is free and the names were checked */
+    (void)rc;
+    h->paused = false;
+    h->down_event_due = 0;
+    node_db_forget_prepared(c->db, i); /* a reused slot starts empty */
+    node_events_topology(c, i, CQL_TOPOLOGY_NEW_NODE);
+    node_events_deliver(c);
+    if (index)
+        *index = i;
+    return 0;
+}
+
+int node_cluster_remove_node(node_cluster_t *c, int i)
+{
+    if (!node_topo_member(&c->topo, i))
+        return CQLMQ_ERANGE;
+    if (!c->started || c->stopping)
+        return CQLMQ_ESTATE;
+    if (c->topo.nmembers <= 1)
+        return CQLMQ_ELIMIT;
+    node_host_t *h = &c->hosts[i];
+    host_shutdown(h);
+    h->paused = false;
+    h->down_event_due = 0; /* a pending DOWN is superseded by REMOVED_NODE */
+    node_topo_remove(&c->topo, i);
+    node_db_forget_prepared(c->db, i);
+    node_events_topology(c, i, CQL_TOPOLOGY_REMOVED_NODE);
+    node_events_deliver(c);
+    return 0;
+}
+
 int node_cluster_clear_faults(node_cluster_t *c)
 {
     int rc = 0;
     node_faults_clear(&c->faults);
-    for (int i = 0; i < c->cfg.nnodes; i++) {
+    for (int i = 0; i < NODE_MAX_NODES; i++) {
+        if (!node_topo_member(&c->topo, i))
+            continue;
         node_cluster_pause_node(c, i, false);
         for (node_conn_t *conn = c->hosts[i].conns; conn; conn = conn->next)
             conn->close_after = -1;

@@ -83,7 +83,7 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out)
     return 0;
 }
 
-static bool name_ok(const char *s, size_t n)
+bool node_config_name_ok(const char *s, size_t n)
 {
     if (n == 0)
         return false;
@@ -123,7 +123,8 @@ static int parse_dcs(node_config_t *cfg, const char *v, char *err, size_t errlen
         long long count;
         if (n == NODE_MAX_DCS)
             return fail(err, errlen, "--dc: more than %d data centres", NODE_MAX_DCS);
-        if (!name_ok(p, nlen) || !copy_str(cfg->dcs[n].name, sizeof cfg->dcs[n].name, p, nlen))
+        if (!node_config_name_ok(p, nlen) ||
+            !copy_str(cfg->dcs[n].name, sizeof cfg->dcs[n].name, p, nlen))
             return fail(err, errlen, "--dc: bad data centre name \"%.*s\"", (int)nlen, p);
         if (!copy_str(num, sizeof num, colon + 1, clen) ||
             parse_int(num, 1, NODE_MAX_NODES, &count))
@@ -219,7 +220,7 @@ static int apply(node_config_t *cfg, const flag_def_t *f, const char *v, bool *n
         cfg->log_size = (uint32_t)n;
         return 0;
     case F_RELEASE:
-        if (!name_ok(v, strlen(v)) ||
+        if (!node_config_name_ok(v, strlen(v)) ||
             !copy_str(cfg->release_version, sizeof cfg->release_version, v, strlen(v)))
             return fail(err, errlen, "--release-version: bad version \"%s\"", v);
         return 0;
@@ -291,7 +292,8 @@ int node_config_validate(const node_config_t *cfg, char *err, size_t errlen)
     for (int i = 0; i < cfg->ndcs; i++) {
         const char *nm = cfg->dcs[i].name;
         size_t len = strnlen(nm, sizeof cfg->dcs[i].name);
-        if (len == sizeof cfg->dcs[i].name || !name_ok(nm, len) || cfg->dcs[i].count < 1)
+        if (len == sizeof cfg->dcs[i].name || !node_config_name_ok(nm, len) ||
+            cfg->dcs[i].count < 1)
             return fail(err, errlen, "dc %d: bad name or count", i);
         sum += cfg->dcs[i].count;
     }

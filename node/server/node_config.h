@@ -97,6 +97,10 @@ int node_config_parse(node_config_t *cfg, int argc, char *const *argv, char *err
  * CQLMQ_ECONFIG with a message in err. */
 int node_config_validate(const node_config_t *cfg, char *err, size_t errlen);
 
+/* True when s[0..n) is a valid data centre or rack name: 1 or more of
+ * [A-Za-z0-9_.-] (the caller checks the length against NODE_DC_NAME_MAX). */
+bool node_config_name_ok(const char *s, size_t n);
+
 /* The data centre (index into cfg->dcs) of node i, or -1 out of range. */
 int node_config_dc_of(const node_config_t *cfg, int node_index);
 

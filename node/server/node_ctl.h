@@ -42,6 +42,16 @@
  *   clear_log                 forget the activity log
  *   connections {node?}       -> connections[{id,node,peer,version,state,
  *                                 events,frames,paused}]
+ *   add_node {dc?, rack?}     a new node at the lowest free index, with new
+ *                             tokens; TOPOLOGY_CHANGE NEW_NODE to the others
+ *                             -> {node,address,host_id,dc,rack,tokens}
+ *   remove_node {node}        node leaves the cluster (listener and
+ *                             connections closed, gone from the peers
+ *                             tables); TOPOLOGY_CHANGE REMOVED_NODE to the
+ *                             others -> {node,address}
+ *
+ * Node indexes stay when another node is removed, so after a removal the
+ * members need not be 0..N-1 ("status" lists them).
  */
 #ifndef NODE_CTL_H
 #define NODE_CTL_H
@@ -80,7 +90,9 @@
     F(T, table, STR, MPK_OPT)              \
     F(T, function, STR, MPK_OPT)           \
     F(T, arg_types, RAW, MPK_OPT)          \
-    F(T, prepared_id, BIN, MPK_OPT)
+    F(T, prepared_id, BIN, MPK_OPT)        \
+    F(T, dc, STR, MPK_OPT)                 \
+    F(T, rack, STR, MPK_OPT)
 
 MPK_SCHEMA(node_ctl_req, NODE_CTL_FIELDS)
 
@@ -88,7 +100,7 @@ MPK_SCHEMA(node_ctl_req, NODE_CTL_FIELDS)
 #define NODE_CTL_COMMAND_MAP(X)                                                      \
     X(ping) X(status) X(stop) X(start) X(pause) X(resume) X(fault) X(unfault)        \
     X(faults) X(clear) X(close_after) X(disconnect) X(forget_prepared) X(log)        \
-    X(clear_log) X(connections)
+    X(clear_log) X(connections) X(add_node) X(remove_node)
 
 /* Longest control request accepted (bytes). */
 #define NODE_CTL_MAX_REQUEST (1u << 20)

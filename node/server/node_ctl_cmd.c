@@ -28,6 +28,26 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
+/* Writes the member indexes as ranges, e.g. "0..2, 4", into buf. */
+static void members_list(const node_cluster_t *c, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < NODE_MAX_NODES && len < n; i++) {
+        if (!node_topo_member(&c->topo, i))
+            continue;
+        int j = i;
+        while (j + 1 < NODE_MAX_NODES && node_topo_member(&c->topo, j + 1))
+            j++;
+        int k = j == i ? snprintf(buf + len, n - len, "%s%d", len ? ", " : "", i)
+                       : snprintf(buf + len, n - len, "%s%d..%d", len ? ", " : "", i, j);
+        if (k < 0)
+            break;
+        len += (size_t)k;
+        i = j;
+    }
+}
+
 /* The node of the request: required or optional (-1 = all). */
 static int want_node(node_cluster_t *c, const node_ctl_req_t *req, bool required, int *out,
                      char *err, size_t errlen)
@@ -38,9 +58,11 @@ static int want_node(node_cluster_t *c, const node_ctl_req_t *req, bool required
         *out = -1;
         return 0;
     }
-    if (req->node < 0 || req->node >= c->cfg.nnodes)
-        return fail(err, errlen, CQLMQ_ERANGE, "no node %d (nodes are 0..%d)", req->node,
-                    c->cfg.nnodes - 1);
+    if (!node_topo_member(&c->topo, req->node)) {
+        char list[256];
+        members_list(c, list, sizeof list);
+        return fail(err, errlen, CQLMQ_ERANGE, "no node %d (nodes are %s)", req->node, list);
+    }
     *out = req->node;
     return 0;
 }
@@ -79,8 +101,10 @@ static int ctl_status(node_cluster_t *c, const node_ctl_req_t *req, mpk_wr_t *w,
     (void)req, (void)err, (void)errlen;
     kv_int(w, "port", c->port);
     mpk_wr_cstr(w, "nodes");
-    mpk_wr_array(w, (uint32_t)c->cfg.nnodes);
-    for (int i = 0; i < c->cfg.nnodes; i++) {
+    mpk_wr_array(w, (uint32_t)c->topo.nmembers);
+    for (int i = 0; i < NODE_MAX_NODES; i++) {
+        if (!node_topo_member(&c->topo, i))
+            continue;
         const node_topo_node_t *tn = &c->topo.nodes[i];
         char addr[32], uuid[37];
         snprintf(addr, sizeof addr, "127.0.0.%d", i + 1);
@@ -207,7 +231,7 @@ static int ctl_clear(node_cluster_t *c, const node_ctl_req_t *req, mpk_wr_t *w, 
 static int for_conns(node_cluster_t *c, const node_ctl_req_t *req, int node, int64_t frames)
 {
     int n = 0;
-    for (int i = 0; i < c->cfg.nnodes; i++) {
+    for (int i = 0; i < NODE_MAX_NODES; i++) {
         if (node >= 0 && i != node)
             continue;
         node_conn_t *conn = c->hosts[i].conns;
@@ -255,8 +279,8 @@ static int ctl_forget_prepared(node_cluster_t *c, const node_ctl_req_t *req, mpk
     int node = -1, rc = want_node(c, req, false, &node, err, errlen);
     if (rc)
         return rc;
-    for (int i = 0; i < c->cfg.nnodes; i++)
-        if (node < 0 || i == node)
+    for (int i = 0; i < NODE_MAX_NODES; i++)
+        if ((node < 0 && node_topo_member(&c->topo, i)) || i == node)
             node_db_forget_prepared(c->db, i);
     return 0;
 }
@@ -264,7 +288,11 @@ static int ctl_forget_prepared(node_cluster_t *c, const node_ctl_req_t *req, mpk
 static int ctl_log(node_cluster_t *c, const node_ctl_req_t *req, mpk_wr_t *w, char *err,
                    size_t errlen)
 {
-    int node = -1, op = -1, rc = want_node(c, req, false, &node, err, errlen);
+    int node = -1, op = -1, rc = 0;
+    if (HAS(node) && req->node >= 0 && req->node < NODE_MAX_NODES)
+        node = req->node; /* a removed node's entries stay in the log */
+    else
+        rc = want_node(c, req, false, &node, err, errlen);
     if (rc)
         return rc;
     if (HAS(opcode) && (op = node_ctl_opcode(req->opcode)) < 0)
@@ -322,12 +350,12 @@ static int ctl_connections(node_cluster_t *c, const node_ctl_req_t *req, mpk_wr_
     if (rc)
         return rc;
     uint32_t n = 0;
-    for (int i = 0; i < c->cfg.nnodes; i++)
+    for (int i = 0; i < NODE_MAX_NODES; i++)
         if (node < 0 || i == node)
             n += (uint32_t)c->hosts[i].nconns;
     mpk_wr_cstr(w, "connections");
     mpk_wr_array(w, n);
-    for (int i = 0; i < c->cfg.nnodes; i++) {
+    for (int i = 0; i < NODE_MAX_NODES; i++) {
         if (node >= 0 && i != node)
             continue;
         for (node_conn_t *conn = c->hosts[i].conns; conn; conn = conn->next) {
@@ -350,6 +378,76 @@ static int ctl_connections(node_cluster_t *c, const node_ctl_req_t *req, mpk_wr_
         }
     }
     return 1;
+}
+
+/* Copies an optional name field (dc, rack) into buf, or leaves *out NULL
+ * when absent. */
+static int name_field(bool has, mpk_str_t v, const char *what, char *buf, const char **out,
+                      char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!has)
+        return 0;
+    if (v.len < 1 || v.len > NODE_DC_NAME_MAX || !node_config_name_ok(v.ptr, v.len))
+        return fail(err, errlen, CQLMQ_EINVAL,
+                    "add_node: %s must be 1..%d characters of [A-Za-z0-9_.-]", what,
+                    NODE_DC_NAME_MAX);
+    memcpy(buf, v.ptr, v.len);
+    buf[v.len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+static int ctl_add_node(node_cluster_t *c, const node_ctl_req_t *req, mpk_wr_t *w, char *err,
+                        size_t errlen)
+{
+    char dcbuf[NODE_DC_NAME_MAX + 1], rackbuf[NODE_DC_NAME_MAX + 1];
+    const char *dc, *rack;
+    int rc = name_field(HAS(dc), req->dc, "dc", dcbuf, &dc, err, errlen);
+    if (rc == 0)
+        rc = name_field(HAS(rack), req->rack, "rack", rackbuf, &rack, err, errlen);
+    if (rc)
+        return rc;
+    int i = -1;
+    rc = node_cluster_add_node(c, dc, rack, &i);
+    if (rc == CQLMQ_ELIMIT)
+        return fail(err, errlen, rc, "add_node: the cluster already has %d nodes, the most "
+                    "there can be", NODE_MAX_NODES);
+    if (rc)
+        return fail(err, errlen, rc, "add_node: %s", cqlmq_strerror(rc));
+    const node_topo_node_t *tn = &c->topo.nodes[i];
+    char addr[32], uuid[37];
+    snprintf(addr, sizeof addr, "127.0.0.%d", i + 1);
+    node_uuid_format(tn->host_id, uuid);
+    kv_int(w, "node", i);
+    kv_str(w, "address", addr);
+    kv_str(w, "host_id", uuid);
+    kv_str(w, "dc", tn->dc);
+    kv_str(w, "rack", tn->rack);
+    mpk_wr_cstr(w, "tokens");
+    mpk_wr_array(w, (uint32_t)tn->ntokens);
+    for (size_t k = 0; k < tn->ntokens; k++)
+        mpk_wr_int(w, tn->tokens[k]);
+    return 6;
+}
+
+static int ctl_remove_node(node_cluster_t *c, const node_ctl_req_t *req, mpk_wr_t *w, char *err,
+                           size_t errlen)
+{
+    int node = -1, rc = want_node(c, req, true, &node, err, errlen);
+    if (rc)
+        return rc;
+    rc = node_cluster_remove_node(c, node);
+    if (rc == CQLMQ_ELIMIT)
+        return fail(err, errlen, rc, "remove_node: node %d is the last node of the cluster",
+                    node);
+    if (rc)
+        return fail(err, errlen, rc, "remove_node %d: %s", node, cqlmq_strerror(rc));
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.%d", node + 1);
+    kv_int(w, "node", node);
+    kv_str(w, "address", addr);
+    return 2;
 }
 
 static const struct {

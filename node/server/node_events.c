@@ -1,5 +1,6 @@
 /*
- * node_events: EVENT pushes (stream -1) to connections that REGISTERed.
+ * node_events: EVENT pushes (stream -1) to connections that REGISTERed:
+ * SCHEMA_CHANGE, STATUS_CHANGE and TOPOLOGY_CHANGE.
  *
  * Events are queued, not written at once: a SCHEMA_CHANGE is raised by the
  * executor while it is appending a response to some connection's output,
@@ -13,6 +14,13 @@
  * STATUS_CHANGE of node i goes to the connections of the other nodes (the
  * node's own connections are closed when it stops); the address is
  * 127.0.0.(i+1) with the CQL port, which is how drivers name the host.
+ *
+ * TOPOLOGY_CHANGE NEW_NODE / REMOVED_NODE of node i also goes to the other
+ * nodes' connections (a new node has none yet; a removed node's were closed
+ * just before, so the drivers see the EOF first and the event cancels
+ * their reconnection attempts), with the same address form. It is queued
+ * after the topology changed, so a driver refreshing its peers on the event
+ * already sees the new node listed (or the removed one gone).
  *
  * DOWN is sent NODE_DOWN_EVENT_DELAY_MS after the node's sockets closed, as
  * gossip lags a real node's shutdown: the python driver ignores a DOWN
@@ -89,9 +97,20 @@ void node_events_status(node_cluster_t *c, int i, bool up)
     queue_status(c, i, true);
 }
 
+void node_events_topology(node_cluster_t *c, int i, int change)
+{
+    cql_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.opcode = CQL_OP_EVENT;
+    m.u.event.type = CQL_EVENT_TOPOLOGY_CHANGE;
+    m.u.event.change = change;
+    m.u.event.addr = node_topo_inet(&c->topo, i);
+    queue_event(c, &m, i);
+}
+
 void node_events_tick(node_cluster_t *c, uint64_t now_ms)
 {
-    for (int i = 0; i < c->cfg.nnodes; i++) {
+    for (int i = 0; i < NODE_MAX_NODES; i++) {
         node_host_t *h = &c->hosts[i];
         if (h->down_event_due && now_ms >= h->down_event_due) {
             h->down_event_due = 0;
@@ -105,7 +124,7 @@ void node_events_deliver(node_cluster_t *c)
 {
     if (c->nevq == 0)
         return;
-    for (int i = 0; i < c->cfg.nnodes; i++) {
+    for (int i = 0; i < NODE_MAX_NODES; i++) {
         node_host_t *h = &c->hosts[i];
         if (!h->up)
             continue;

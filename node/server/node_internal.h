@@ -6,7 +6,7 @@
  *   node_conn.c      one client connection: reading, frames, coalesced writes
  *   node_dispatch.c  one request frame: log, faults, handshake or executor
  *   node_proto.c     OPTIONS / STARTUP / AUTH_RESPONSE / REGISTER, errors
- *   node_events.c    EVENT pushes (STATUS_CHANGE, SCHEMA_CHANGE)
+ *   node_events.c    EVENT pushes (STATUS_CHANGE, SCHEMA_CHANGE, TOPOLOGY_CHANGE)
  *   node_control.c   the ZeroMQ control socket on the loop
  *   node_ctl_cmd.c   control commands (decode, run, reply)
  *
@@ -109,7 +109,9 @@ typedef struct node_ev_pending {
     size_t off[2], len[2];
 } node_ev_pending_t;
 
-/* One simulated node. Invariant: listener != NULL <=> up (listening). */
+/* One simulated node (a slot: c->topo says whether it is a member).
+ * Invariants: listener != NULL <=> up (listening); a slot that is not a
+ * member has no listener and no connections. */
 struct node_host {
     node_cluster_t *cluster;
     int index;                   /* 0-based; address 127.0.0.(index+1) */
@@ -191,6 +193,9 @@ void node_events_on_schema_change(void *ud, const cql_schema_change_t *ev);
  * NODE_DOWN_EVENT_DELAY_MS (see node_events.c); an UP sends a pending DOWN
  * of the same node first, so the order is kept. */
 void node_events_status(node_cluster_t *c, int i, bool up);
+/* Queues TOPOLOGY_CHANGE `change` (cql_topology_change_t) of node i for the
+ * other nodes (call after the topology changed). */
+void node_events_topology(node_cluster_t *c, int i, int change);
 /* Queues the delayed DOWN events that are due by now_ms, and delivers. */
 void node_events_tick(node_cluster_t *c, uint64_t now_ms);
 /* Hands queued event frames to every registered connection. */

@@ -2,7 +2,8 @@
  * node_server: the embedded Cassandra-compatible cluster as a library.
  *
  * A node_cluster_t is N simulated nodes (127.0.0.1 ... 127.0.0.N, one CQL
- * port) sharing one node_db_t, served by ONE libuv loop that the caller
+ * port; nodes can be added and removed while it runs, up to NODE_MAX_NODES)
+ * sharing one node_db_t, served by ONE libuv loop that the caller
  * owns and runs. It keeps no globals: several clusters may live in one
  * process, each on its own loop (and thread).
  *
@@ -70,8 +71,13 @@ int node_cluster_port(const node_cluster_t *c);
  * or "" when there is none. Borrowed from c. */
 const char *node_cluster_control_endpoint(const node_cluster_t *c);
 
-/* Number of nodes. */
+/* Number of nodes now in the cluster (add/remove change it). After a
+ * removal the indexes of the others stay, so they need not be 0..size-1:
+ * see node_cluster_has_node. */
 int node_cluster_size(const node_cluster_t *c);
+
+/* True when node i (0-based) is a member of the cluster. */
+bool node_cluster_has_node(const node_cluster_t *c, int i);
 
 /* The shared database (for tests and the gateway's diagnostics). */
 node_db_t *node_cluster_db(node_cluster_t *c);
@@ -80,8 +86,9 @@ node_db_t *node_cluster_db(node_cluster_t *c);
 
 /* Stops node i: closes its listener and its connections, marks it down in
  * the topology and sends STATUS_CHANGE DOWN to the other nodes' registered
- * connections (about 250 ms later, as gossip would). Returns 0, CQLMQ_ERANGE (no such node) or CQLMQ_ESTATE
- * (cluster not started). Stopping a stopped node is a no-op. */
+ * connections (about 250 ms later, as gossip would). Returns 0,
+ * CQLMQ_ERANGE (no such node) or CQLMQ_ESTATE (cluster not started).
+ * Stopping a stopped node is a no-op. */
 int node_cluster_stop_node(node_cluster_t *c, int i);
 
 /* Starts node i again (same address and port) and sends STATUS_CHANGE UP.
@@ -91,5 +98,29 @@ int node_cluster_start_node(node_cluster_t *c, int i);
 /* Stops (pause) or resumes reading on every connection of node i, new ones
  * included: a hung node. Returns 0 or CQLMQ_ERANGE. */
 int node_cluster_pause_node(node_cluster_t *c, int i, bool paused);
+
+/* ---- topology changes, also reachable through the control socket ---- */
+
+/* Adds a node at the lowest free index i (127.0.0.(i+1), the common port;
+ * a removed node's index is reused) with a host id of its own and
+ * cfg.tokens new tokens, each the midpoint of the ring's widest gap (the
+ * other nodes keep theirs: nothing is rebalanced). dc NULL means the first
+ * configured data centre, rack NULL "rack1"; both must be 1..48 bytes of
+ * [A-Za-z0-9_.-]. Its listener opens, the other nodes list it in
+ * system.peers / peers_v2 at once, and TOPOLOGY_CHANGE NEW_NODE goes to
+ * their registered connections. *index (may be NULL) gets i.
+ * Returns 0, CQLMQ_ESTATE (not started, or stopping), CQLMQ_ELIMIT
+ * (NODE_MAX_NODES nodes already), CQLMQ_EINVAL (bad dc or rack) or
+ * CQLMQ_EUV (the listener could not bind); on error nothing changed. */
+int node_cluster_add_node(node_cluster_t *c, const char *dc, const char *rack, int *index);
+
+/* Removes node i: closes its listener and connections, forgets its
+ * prepared statements, drops it from the topology (the others' peers
+ * tables) and sends TOPOLOGY_CHANGE REMOVED_NODE to the other nodes'
+ * registered connections (a pending delayed DOWN of i is dropped). A
+ * stopped node can be removed. Returns 0, CQLMQ_ERANGE (no such node),
+ * CQLMQ_ESTATE (not started, or stopping) or CQLMQ_ELIMIT (i is the last
+ * node). */
+int node_cluster_remove_node(node_cluster_t *c, int i);
 
 #endif /* NODE_SERVER_H */

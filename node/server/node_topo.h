@@ -12,9 +12,18 @@
  *            round robin so vnodes of different nodes interleave
  *   up       true until the fault "stop" marks it down
  *
- * Invariants: topo.nodes == nodes and topo.nnodes == cfg.nnodes; every
- * pointer inside topo points into this struct (no heap), so the struct must
- * not move while the executor holds &topo (the cluster embeds it).
+ * Topology changes (node_topo_add / node_topo_remove): a node is added in a
+ * free slot i (address 127.0.0.(i+1)) with the next host-id serial (the
+ * first cfg.nnodes serials belong to the initial nodes, so every node ever
+ * added gets a fresh id, even in a reused slot) and cfg.tokens new tokens,
+ * each the midpoint of the widest gap of the ring at that moment: nothing
+ * is rebalanced, the other nodes keep their tokens. A removed node keeps
+ * its slot, flagged removed (node_exec.h), until a later add reuses it.
+ *
+ * Invariants: topo.nodes == nodes; topo.nnodes == 1 + the highest slot
+ * that is a member (slots below it may be removed); every pointer inside
+ * topo points into this struct (no heap), so the struct must not move
+ * while the executor holds &topo (the cluster embeds it).
  */
 #ifndef NODE_TOPO_H
 #define NODE_TOPO_H
@@ -27,8 +36,13 @@ typedef struct node_topo {
     node_topo_node_t nodes[NODE_MAX_NODES];    /* topo.nodes */
     int64_t tokens[NODE_MAX_NODES][NODE_MAX_TOKENS]; /* nodes[i].tokens */
     char dc[NODE_MAX_NODES][NODE_DC_NAME_MAX + 1];   /* nodes[i].dc */
+    char rack[NODE_MAX_NODES][NODE_DC_NAME_MAX + 1]; /* nodes[i].rack */
     char cluster_name[NODE_CLUSTER_NAME_MAX + 1];
     char release_version[NODE_VERSION_MAX + 1];
+    int port;                                  /* CQL port of every node */
+    int ntokens;                               /* tokens per node (cfg.tokens) */
+    int nmembers;                              /* slots that are not removed */
+    uint64_t next_serial;                      /* host-id serial of the next add */
 } node_topo_t;
 
 /* Fills t from a valid cfg (node_config_validate). Returns 0 or
@@ -37,6 +51,20 @@ int node_topo_build(node_topo_t *t, const node_config_t *cfg);
 
 /* Sets the CQL port of every node (after binding port 0). */
 void node_topo_set_port(node_topo_t *t, int port);
+
+/* True when slot i holds a member (a node that was not removed). */
+bool node_topo_member(const node_topo_t *t, int i);
+
+/* Adds a node in slot i (not a member; 0 <= i < NODE_MAX_NODES) in data
+ * centre dc and rack, both valid names (node_config_name_ok) of at most
+ * NODE_DC_NAME_MAX bytes; it is up. Returns 0, CQLMQ_ERANGE (i out of
+ * range or already a member) or CQLMQ_EINVAL (bad dc or rack); on error t
+ * is unchanged. */
+int node_topo_add(node_topo_t *t, int i, const char *dc, const char *rack);
+
+/* Removes member i (its slot stays, flagged removed). Returns 0 or
+ * CQLMQ_ERANGE (not a member). */
+int node_topo_remove(node_topo_t *t, int i);
 
 /* Marks node i up or down; out-of-range i is ignored. */
 void node_topo_set_up(node_topo_t *t, int i, bool up);

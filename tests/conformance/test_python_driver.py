@@ -3,10 +3,13 @@
 Everything runs twice: with the driver's own protocol negotiation (it
 starts above v4 and steps down on our "unsupported protocol version"
 errors, ending at v4), and with protocol_version=3. The tests of one
-version share one cluster and run in file order (keyspace first).
+version share one cluster and run in file order (keyspace first; the
+topology test, which adds and removes nodes, last).
 """
 
 import logging
+import threading
+import uuid
 
 import pytest
 from cassandra.cluster import Cluster
@@ -163,3 +166,77 @@ def test_node_goes_down_and_comes_back_up(env):
         assert s.execute(sel, (k,)).one().v == "value-%d" % k
     nodes = {e["node"] for e in control.log(opcode="EXECUTE")}
     assert 2 in nodes, "requests reach the restarted node again"
+
+
+def test_nodes_added_and_removed_are_followed_while_queries_go_on(env):
+    """add_node / remove_node: the driver learns of the new node from
+    TOPOLOGY_CHANGE NEW_NODE (it refreshes its peers after a random delay of
+    up to topology_event_refresh_window = 10 s), routes to it, and drops
+    nodes on REMOVED_NODE at once; a client thread's queries never fail."""
+    cluster, s, control = env["cluster"], env["session"], env["node"].control
+    s.execute("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = "
+              "{'class': 'SimpleStrategy', 'replication_factor': 1}" % KS)
+    s.execute("CREATE TABLE %s.topo (k int PRIMARY KEY, v int)" % KS)
+    ins = s.prepare("INSERT INTO %s.topo (k, v) VALUES (?, ?)" % KS)
+    sel = s.prepare("SELECT v FROM %s.topo WHERE k = ?" % KS)
+    errors, done, stop = [], [0], threading.Event()
+
+    def load():
+        k = 0
+        while not stop.is_set():
+            k += 1
+            try:
+                s.execute(ins, (k, k))
+                row = s.execute(sel, (k,)).one()
+                if row is None or row.v != k:
+                    errors.append("key %d read back %r" % (k, row))
+                done[0] += 1
+            except Exception as e:  # noqa: BLE001 - every failure is reported
+                errors.append(repr(e))
+
+    def addresses():
+        return sorted(h.address for h in cluster.metadata.all_hosts())
+
+    def queries_go_on(n=20):
+        start = done[0]
+        wait_until(lambda: done[0] >= start + n or errors, 20, what="%d more queries" % n)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    try:
+        queries_go_on()
+        new = control.add_node()
+        assert (new["node"], new["address"]) == (3, "127.0.0.4")
+        wait_until(lambda: "127.0.0.4" in addresses(), 30, what="127.0.0.4 in all_hosts()")
+        assert addresses() == ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
+        host = [h for h in cluster.metadata.all_hosts() if h.address == "127.0.0.4"][0]
+        # the driver lists a host before it copies the peers row's host_id
+        wait_until(lambda: host.is_up and len(s.get_pools()) == 4 and host.host_id, 20,
+                   what="a pool to 127.0.0.4")
+        assert host.host_id == uuid.UUID(new["host_id"])
+        assert (host.datacenter, host.rack) == ("datacenter1", "rack1")
+        tm = cluster.metadata.token_map
+        owned = {t.value for t, h in tm.token_to_host_owner.items() if h is host}
+        assert owned == set(new["tokens"]), "the new node's tokens are in the token map"
+        control.clear_log()
+        wait_until(lambda: any(e["node"] == 3 for e in control.log(opcode="EXECUTE")), 20,
+                   what="requests routed to the new node")
+        queries_go_on()
+
+        control.remove_node(3)
+        wait_until(lambda: "127.0.0.4" not in addresses(), 10,
+                   what="127.0.0.4 gone from all_hosts()")
+        queries_go_on()
+        control.remove_node(1)  # one of the original nodes
+        wait_until(lambda: "127.0.0.2" not in addresses(), 10,
+                   what="127.0.0.2 gone from all_hosts()")
+        assert addresses() == ["127.0.0.1", "127.0.0.3"]
+        queries_go_on()
+        control.clear_log()
+        queries_go_on()
+        assert {e["node"] for e in control.log(opcode="EXECUTE")} <= {0, 2}
+    finally:
+        stop.set()
+        worker.join(10)
+    assert not errors, errors[:5]
+    assert [n["node"] for n in control.status()["nodes"]] == [0, 2]

@@ -1,6 +1,7 @@
 /*
  * Unit tests: cqlmq-node's command line (node_config) and the topology it
- * produces (node_topo): addresses, data centres, tokens, host ids.
+ * produces (node_topo): addresses, data centres, tokens, host ids, and the
+ * topology changes (nodes added with new tokens, removed, slots reused).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -188,4 +189,118 @@ Test(node_topo, an_invalid_config_is_refused)
                       0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
     node_uuid_format(id, uuid);
     cr_assert_str_eq(uuid, "12345678-9abc-def0-0123-456789abcdef");
+}
+
+#define P2(n) ((int64_t)1 << (n))
+
+Test(node_topo, an_added_node_takes_the_midpoints_of_the_widest_gaps)
+{
+    node_config_t cfg;
+    node_topo_t t;
+    cr_assert_eq(PARSE(&cfg, "--nodes", "2", "--tokens", "2", "--port", "9100"), 0);
+    cr_assert_eq(node_topo_build(&t, &cfg), 0);
+    /* ring: -2^63 (0), -2^62 (1), 0 (0), 2^62 (1): four equal gaps */
+    cr_assert_eq(node_topo_add(&t, 2, "dc9", "r7"), 0);
+    const node_topo_node_t *n = &t.topo.nodes[2];
+    cr_assert_eq(t.topo.nnodes, 3);
+    cr_assert_eq(t.nmembers, 3);
+    cr_assert(node_topo_member(&t, 2));
+    cr_assert_eq(n->ntokens, 2);
+    cr_assert_eq(n->tokens[0], INT64_MIN + P2(61), "first of the equal gaps");
+    cr_assert_eq(n->tokens[1], -P2(61), "then the first gap left at 2^62");
+    cr_assert_eq(t.topo.nodes[0].tokens[0], INT64_MIN, "the others keep their tokens");
+    cr_assert_eq(t.topo.nodes[1].tokens[1], P2(62));
+    cr_assert_str_eq(n->dc, "dc9");
+    cr_assert_str_eq(n->rack, "r7");
+    cr_assert_str_eq(t.topo.nodes[0].rack, "rack1");
+    cr_assert_eq(n->address.addr[3], 3);
+    cr_assert_eq(n->native_port, 9100);
+    cr_assert(n->up);
+    cr_assert_not(n->removed);
+    for (int k = 0; k < 2; k++)
+        cr_assert_neq(memcmp(n->host_id, t.topo.nodes[k].host_id, 16), 0);
+
+    /* the host id of an added node is the one a bigger cluster's node has */
+    node_topo_t big;
+    cr_assert_eq(PARSE(&cfg, "--nodes", "3", "--tokens", "2"), 0);
+    cr_assert_eq(node_topo_build(&big, &cfg), 0);
+    cr_assert_eq(memcmp(n->host_id, big.topo.nodes[2].host_id, 16), 0);
+}
+
+Test(node_topo, a_removed_node_leaves_a_slot_that_a_later_add_reuses_with_a_new_id)
+{
+    node_config_t cfg;
+    node_topo_t t;
+    cr_assert_eq(PARSE(&cfg, "--nodes", "4"), 0);
+    cr_assert_eq(node_topo_build(&t, &cfg), 0);
+    uint8_t old_id[16];
+    memcpy(old_id, t.topo.nodes[1].host_id, 16);
+    int64_t old_token = t.topo.nodes[1].tokens[0];
+
+    cr_assert_eq(node_topo_remove(&t, 1), 0);
+    cr_assert(t.topo.nodes[1].removed);
+    cr_assert_not(t.topo.nodes[1].up);
+    cr_assert_not(node_topo_member(&t, 1));
+    cr_assert_eq(t.topo.nnodes, 4, "a hole in the middle keeps the slot count");
+    cr_assert_eq(t.nmembers, 3);
+    cr_assert_eq(node_topo_remove(&t, 1), CQLMQ_ERANGE, "already removed");
+    cr_assert_eq(node_topo_remove(&t, 3), 0);
+    cr_assert_eq(t.topo.nnodes, 3, "trailing removed slots are trimmed");
+
+    cr_assert_eq(node_topo_add(&t, 1, "datacenter1", "rack1"), 0);
+    cr_assert(node_topo_member(&t, 1));
+    cr_assert_neq(memcmp(t.topo.nodes[1].host_id, old_id, 16), 0, "a new host id");
+    /* ring -2^63, 0, 2^62: the widest gap is -2^63..0 */
+    cr_assert_eq(t.topo.nodes[1].tokens[0], -P2(62));
+    cr_assert_eq(t.topo.nodes[1].tokens[0], old_token, "the same midpoint as before");
+    cr_assert_eq(node_topo_add(&t, 3, "datacenter1", "rack1"), 0);
+    cr_assert_eq(t.topo.nnodes, 4);
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < i; k++)
+            cr_assert_neq(memcmp(t.topo.nodes[i].host_id, t.topo.nodes[k].host_id, 16), 0,
+                          "host ids %d and %d", i, k);
+}
+
+Test(node_topo, bad_slots_and_names_are_refused_without_changes)
+{
+    node_config_t cfg;
+    node_topo_t t;
+    cr_assert_eq(PARSE(&cfg, "--nodes", "2"), 0);
+    cr_assert_eq(node_topo_build(&t, &cfg), 0);
+    node_topo_t before = t;
+    char long_name[NODE_DC_NAME_MAX + 2];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    cr_assert_eq(node_topo_add(&t, 1, "dc1", "rack1"), CQLMQ_ERANGE, "a member's slot");
+    cr_assert_eq(node_topo_add(&t, -1, "dc1", "rack1"), CQLMQ_ERANGE);
+    cr_assert_eq(node_topo_add(&t, NODE_MAX_NODES, "dc1", "rack1"), CQLMQ_ERANGE);
+    cr_assert_eq(node_topo_add(&t, 2, "dc 1", "rack1"), CQLMQ_EINVAL);
+    cr_assert_eq(node_topo_add(&t, 2, "dc1", ""), CQLMQ_EINVAL);
+    cr_assert_eq(node_topo_add(&t, 2, long_name, "rack1"), CQLMQ_EINVAL);
+    cr_assert_eq(node_topo_remove(&t, 5), CQLMQ_ERANGE);
+    cr_assert_eq(node_topo_remove(&t, -1), CQLMQ_ERANGE);
+    cr_assert_eq(memcmp(&t, &before, sizeof t), 0, "nothing changed");
+    long_name[NODE_DC_NAME_MAX] = '\0'; /* exactly the longest name */
+    cr_assert_eq(node_topo_add(&t, 2, long_name, long_name), 0);
+}
+
+Test(node_topo, sixty_four_nodes_of_sixteen_tokens_never_share_a_token)
+{
+    node_config_t cfg;
+    node_topo_t t;
+    cr_assert_eq(PARSE(&cfg, "--nodes", "1", "--tokens", "16"), 0);
+    cr_assert_eq(node_topo_build(&t, &cfg), 0);
+    for (int i = 1; i < NODE_MAX_NODES; i++)
+        cr_assert_eq(node_topo_add(&t, i, "datacenter1", "rack1"), 0, "node %d", i);
+    cr_assert_eq(t.nmembers, NODE_MAX_NODES);
+    cr_assert_eq(t.topo.nnodes, NODE_MAX_NODES);
+    static int64_t all[NODE_MAX_NODES * NODE_MAX_TOKENS];
+    size_t n = 0;
+    for (int i = 0; i < NODE_MAX_NODES; i++)
+        for (size_t k = 0; k < t.topo.nodes[i].ntokens; k++)
+            all[n++] = t.topo.nodes[i].tokens[k];
+    cr_assert_eq(n, 1024);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++)
+            cr_assert_neq(all[i], all[k], "tokens %zu and %zu", i, k);
 }

@@ -1,6 +1,7 @@
 /*
  * Unit tests: control requests from bytes (node_ctl_decode), "name or
- * number" fields, and the fault rules they describe (node_ctl_build_rule).
+ * number" fields, and the fault rules they describe (node_ctl_build_rule);
+ * the add_node / remove_node fields.
  * Malformed input must give an error with a message, never a crash.
  */
 #include <criterion/criterion.h>
@@ -65,6 +66,25 @@ Test(node_ctl, a_well_formed_request_decodes_with_its_optional_fields)
     cr_assert(MPK_HAS(&req, node_ctl_req, node));
     cr_assert_eq(req.node, 2);
     cr_assert_not(MPK_HAS(&req, node_ctl_req, query));
+    mpk_wr_close(&w);
+}
+
+Test(node_ctl, an_add_node_request_carries_dc_and_rack_as_strings_only)
+{
+    mpk_wr_t w;
+    node_ctl_req_t req;
+    cr_assert_eq(decode(KVS({"cmd", 's', "add_node"}, {"dc", 's', "dc2"}, {"rack", 's', "r1"}),
+                        &req, &w),
+                 0, "%s", err);
+    cr_assert(MPK_HAS(&req, node_ctl_req, dc) && MPK_HAS(&req, node_ctl_req, rack));
+    cr_assert(mpk_str_eq(req.dc, "dc2"));
+    cr_assert(mpk_str_eq(req.rack, "r1"));
+    mpk_wr_close(&w);
+    cr_assert_lt(decode(KVS({"cmd", 's', "add_node"}, {"dc", 'i', NULL, 2}), &req, &w), 0);
+    cr_assert_neq(err[0], '\0');
+    mpk_wr_close(&w);
+    cr_assert_eq(decode(KVS({"cmd", 's', "add_node"}, {"rack", 'n'}), &req, &w), 0, "%s", err);
+    cr_assert_not(MPK_HAS(&req, node_ctl_req, rack), "nil: absent (the default rack)");
     mpk_wr_close(&w);
 }
 
