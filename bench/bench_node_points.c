@@ -2,7 +2,7 @@
  * bench_node_points: pipelined point writes and reads against the embedded
  * node, over TCP, with prepared statements.
  *
- *   bench_node_points [-n OPS] [-d IN_FLIGHT] [-p PORT]
+ *   bench_node_points [--json] [-n OPS] [-d IN_FLIGHT] [-p PORT]
  *
  * Without -p a one-node cluster runs in this process on its own thread (its
  * loop is single-threaded: one core); with -p it talks to 127.0.0.1:PORT
@@ -11,7 +11,12 @@
  * `INSERT INTO bench.kv (k, v) VALUES (?, ?)`, then OPS `SELECT v FROM
  * bench.kv WHERE k = ?`. It prints ops/s per phase and, in-process, the
  * server thread's CPU time, so ops per server-core-second can be read off.
+ * Each request's latency (send to reply, one clock read per batch of
+ * replies) goes into a preallocated array; p50/p99/p99.9 are printed.
+ * --json prints one JSON object per measurement instead (fields in
+ * bench/README.md; bench/run.sh reads them).
  */
+#include <math.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +80,41 @@ static void send_all(int fd, const uint8_t *p, size_t n)
     }
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts the n latencies v (seconds) and stores p50, p99, p99.9 (nearest
+ * rank) in out[], in microseconds. */
+static void percentiles_us(double *v, size_t n, double out[3])
+{
+    static const double q[3] = {0.50, 0.99, 0.999};
+    qsort(v, n, sizeof *v, cmp_double);
+    for (int i = 0; i < 3; i++) {
+        size_t k = (size_t)ceil(q[i] * (double)n);
+        out[i] = v[k ? k - 1 : 0] * 1e6;
+    }
+}
+
+/* One --json line; pct (p50, p99, p99.9 in us) may be NULL; errors < 0
+ * leaves the field out. */
+static void json_line(const char *group, const char *name, double value, const char *unit,
+                      const double *pct, long errors)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"bench\":\"node_points\",\"group\":\"%s\",\"name\":\"%s\",\"peer\":false,"
+           "\"value\":%.6g,\"unit\":\"%s\"",
+           group, name, value, unit);
+    if (pct)
+        printf(",\"p50_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f", pct[0], pct[1], pct[2]);
+    if (errors >= 0)
+        printf(",\"errors\":%ld", errors);
+    printf(",\"maxrss_kb\":%ld}\n", ru.ru_maxrss);
+}
+
 /* Reads frames until `want` replies arrived; calls on_reply for each. */
 typedef struct client {
     int fd;
@@ -125,7 +166,8 @@ static uint8_t *roundtrip(client_t *c, const cql_msg_t *m, uint8_t *opcode, size
         if (rc)
             die("bad frame");
         uint8_t *body = malloc(f.h.length + 1);
-        memcpy(body, f.body, f.h.length);
+        if (f.h.length) /* READY has no body (f.body may be NULL) */
+            memcpy(body, f.body, f.h.length);
         *opcode = f.h.opcode;
         *len = f.h.length;
         if (cql_frame_decoder_next(&c->dec, &f) != CQLMQ_EAGAIN)
@@ -199,28 +241,37 @@ static void put_execute(cql_wr_t *w, int16_t stream, const uint8_t *id, size_t i
         die("encode execute");
 }
 
-/* Runs `ops` EXECUTEs with `depth` in flight; returns elapsed seconds. */
+/* Runs `ops` EXECUTEs with `depth` in flight; returns elapsed seconds.
+ * lat[ops] receives each request's latency in seconds. */
 static double run_phase(client_t *c, const uint8_t *id, size_t id_len, bool insert, int ops,
-                        int depth)
+                        int depth, double *lat)
 {
     cql_wr_t w;
     cql_wr_init(&w);
     int16_t *streams = malloc(sizeof(int16_t) * 4096);
     uint8_t *opcodes = malloc(4096);
+    double *sent_at = malloc(sizeof(double) * 4096); /* per stream id */
     int sent = 0, done = 0;
     double t0 = now_s();
-    for (; sent < depth && sent < ops; sent++)
+    for (; sent < depth && sent < ops; sent++) {
         put_execute(&w, (int16_t)sent, id, id_len, sent, insert);
+        sent_at[sent] = t0;
+    }
     send_all(c->fd, w.data, w.len);
     while (done < ops) {
         cql_wr_reset(&w);
         int n = read_some(c, streams, opcodes, 4096);
+        double t = now_s();
         for (int i = 0; i < n; i++) {
             if (opcodes[i] != CQL_OP_RESULT)
                 c->errors++;
+            if (streams[i] < 0 || streams[i] >= depth)
+                die("reply on a stream id never used");
+            lat[done] = t - sent_at[streams[i]];
             done++;
             if (sent < ops) {
                 put_execute(&w, streams[i], id, id_len, sent % 1000000, insert);
+                sent_at[streams[i]] = t;
                 sent++;
             }
         }
@@ -230,6 +281,7 @@ static double run_phase(client_t *c, const uint8_t *id, size_t id_len, bool inse
     double dt = now_s() - t0;
     free(streams);
     free(opcodes);
+    free(sent_at);
     cql_wr_close(&w);
     return dt;
 }
@@ -237,6 +289,9 @@ static double run_phase(client_t *c, const uint8_t *id, size_t id_len, bool inse
 int main(int argc, char **argv)
 {
     int ops = 200000, depth = 128, port = 0, opt;
+    bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (json)
+        argc--, argv++;
     while ((opt = getopt(argc, argv, "n:d:p:")) != -1) {
         if (opt == 'n')
             ops = atoi(optarg);
@@ -245,7 +300,7 @@ int main(int argc, char **argv)
         else if (opt == 'p')
             port = atoi(optarg);
         else
-            die("usage: bench_node_points [-n OPS] [-d IN_FLIGHT(1..4096)] [-p PORT]");
+            die("usage: bench_node_points [--json] [-n OPS] [-d IN_FLIGHT(1..4096)] [-p PORT]");
     }
     if (ops < 1 || depth < 1 || depth > 4096)
         die("bad -n or -d");
@@ -285,22 +340,47 @@ int main(int argc, char **argv)
     prepare(c, "INSERT INTO bench.kv (k, v) VALUES (?, ?)", ins, &ins_len);
     prepare(c, "SELECT v FROM bench.kv WHERE k = ?", sel, &sel_len);
 
+    double *lat = malloc(sizeof(double) * (size_t)ops), wpct[3], rpct[3];
+    if (lat == NULL)
+        die("out of memory");
     double cpu0 = inproc ? thread_cpu_s(srv.thread) : 0;
-    double tw = run_phase(c, ins, ins_len, true, ops, depth);
+    double tw = run_phase(c, ins, ins_len, true, ops, depth, lat);
     double cpu1 = inproc ? thread_cpu_s(srv.thread) : 0;
-    double tr = run_phase(c, sel, sel_len, false, ops, depth);
+    percentiles_us(lat, (size_t)ops, wpct);
+    double tr = run_phase(c, sel, sel_len, false, ops, depth, lat);
     double cpu2 = inproc ? thread_cpu_s(srv.thread) : 0;
+    percentiles_us(lat, (size_t)ops, rpct);
+    free(lat);
 
-    printf("bench_node_points: %d ops per phase, %d in flight, one connection\n", ops, depth);
-    printf("  insert  %9.0f ops/s  (%.3f s", ops / tw, tw);
-    if (inproc)
-        printf(", server CPU %.3f s = %.0f ops per server-core-second", cpu1 - cpu0,
-               ops / (cpu1 - cpu0));
-    printf(")\n  select  %9.0f ops/s  (%.3f s", ops / tr, tr);
-    if (inproc)
-        printf(", server CPU %.3f s = %.0f ops per server-core-second", cpu2 - cpu1,
-               ops / (cpu2 - cpu1));
-    printf(")\n  mixed   %9.0f ops/s overall; errors %ld\n", 2.0 * ops / (tw + tr), c->errors);
+    if (json) {
+        char gw[96], gr[96];
+        const char *where = inproc ? ", node in-process" : "";
+        snprintf(gw, sizeof gw, "insert, %d in flight%s", depth, where);
+        snprintf(gr, sizeof gr, "select, %d in flight%s", depth, where);
+        json_line(gw, "C client (cqlmq codec)", ops / tw, "ops/s", wpct, c->errors);
+        json_line(gr, "C client (cqlmq codec)", ops / tr, "ops/s", rpct, c->errors);
+        if (inproc) {
+            char ge[96];
+            snprintf(ge, sizeof ge, "server efficiency, %d in flight, node in-process", depth);
+            json_line(ge, "insert", ops / (cpu1 - cpu0), "ops/core-s", NULL, -1);
+            json_line(ge, "select", ops / (cpu2 - cpu1), "ops/core-s", NULL, -1);
+        }
+    } else {
+        printf("bench_node_points: %d ops per phase, %d in flight, one connection\n", ops, depth);
+        printf("  insert  %9.0f ops/s  (%.3f s", ops / tw, tw);
+        if (inproc)
+            printf(", server CPU %.3f s = %.0f ops per server-core-second", cpu1 - cpu0,
+                   ops / (cpu1 - cpu0));
+        printf(")\n  select  %9.0f ops/s  (%.3f s", ops / tr, tr);
+        if (inproc)
+            printf(", server CPU %.3f s = %.0f ops per server-core-second", cpu2 - cpu1,
+                   ops / (cpu2 - cpu1));
+        printf(")\n  mixed   %9.0f ops/s overall; errors %ld\n", 2.0 * ops / (tw + tr),
+               c->errors);
+        printf("  latency p50/p99/p99.9 (us): insert %.0f/%.0f/%.0f  select %.0f/%.0f/%.0f\n",
+               wpct[0], wpct[1], wpct[2], rpct[0], rpct[1], rpct[2]);
+    }
+
 
     close(c->fd);
     cql_frame_decoder_close(&c->dec);

@@ -8,10 +8,13 @@
  * Phases: insert, random point read, random update, full scan in pages of
  * 5000 (resumed from paging positions), delete of every row. Each prints
  * ops/s; memory per row comes from node_store_stats.
+ * Usage: bench_nstore_points [--json] [rows]. --json prints one JSON object
+ * per measurement instead of the text (fields in bench/README.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cql_type.h"
@@ -51,12 +54,31 @@ static const node_table_t *make(node_store_t *s, cql_arena_t *a, const char *nam
     return t;
 }
 
-static void report(const char *what, long n, double secs)
+/* How run() reports: the text table by default, JSON lines with --json. */
+typedef struct out {
+    bool json;
+    const char *group; /* JSON group of the table being measured */
+} out_t;
+
+/* One --json line (fields in bench/README.md). */
+static void json_line(const char *group, const char *name, double value, const char *unit)
 {
-    printf("%-28s %10.0f ops/s  (%ld ops, %.2f s)\n", what, n / secs, n, secs);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"bench\":\"nstore_points\",\"group\":\"%s\",\"name\":\"%s\",\"peer\":false,"
+           "\"value\":%.6g,\"unit\":\"%s\",\"maxrss_kb\":%ld}\n",
+           group, name, value, unit, ru.ru_maxrss);
 }
 
-static void run(node_store_t *s, const node_table_t *t, long n, bool clu)
+static void report(const out_t *o, const char *what, long n, double secs)
+{
+    if (o->json)
+        json_line(o->group, what, n / secs, "ops/s");
+    else
+        printf("%-28s %10.0f ops/s  (%ld ops, %.2f s)\n", what, n / secs, n, secs);
+}
+
+static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, bool clu)
 {
     const node_column_t *v = node_table_column(t, "v");
     long parts = clu ? 1000 : n;
@@ -76,10 +98,14 @@ static void run(node_store_t *s, const node_table_t *t, long n, bool clu)
         if (node_store_write(s, t, &w) < 0)
             exit(1);
     }
-    report(clu ? "clustered insert" : "insert (new partitions)", n, now_s() - t0);
+    report(o, clu ? "clustered insert" : "insert (new partitions)", n, now_s() - t0);
     node_store_stats_t st;
     node_store_stats(s, t, &st);
-    printf("%-28s %10.1f bytes/row\n", "memory", (double)st.bytes / (double)st.rows);
+    if (o->json)
+        json_line("store memory per row", clu ? "clustered (k, c) -> text(20)" : "kv: int -> text(20)",
+                  (double)st.bytes / (double)st.rows, "B/row");
+    else
+        printf("%-28s %10.1f bytes/row\n", "memory", (double)st.bytes / (double)st.rows);
     long found = 0;
     t0 = now_s();
     for (long j = 0; j < n; j++) {
@@ -91,7 +117,7 @@ static void run(node_store_t *s, const node_table_t *t, long n, bool clu)
         if (node_store_get(it, s, t, &k, clu ? &ck : NULL, 100, &r) == 0)
             found++;
     }
-    report(clu ? "clustered point read" : "point read (random)", n, now_s() - t0);
+    report(o, clu ? "clustered point read" : "point read (random)", n, now_s() - t0);
     if (found != n)
         fprintf(stderr, "only %ld of %ld rows found\n", found, n);
     t0 = now_s();
@@ -106,7 +132,7 @@ static void run(node_store_t *s, const node_table_t *t, long n, bool clu)
         if (node_store_write(s, t, &w) < 0)
             exit(1);
     }
-    report(clu ? "clustered update" : "update (random, existing)", n, now_s() - t0);
+    report(o, clu ? "clustered update" : "update (random, existing)", n, now_s() - t0);
     /* full scan in pages, as the executor pages a SELECT * */
     cql_wr_t pos;
     cql_wr_init(&pos);
@@ -127,7 +153,7 @@ static void run(node_store_t *s, const node_table_t *t, long n, bool clu)
         if (got == 5000 && node_iter_position(it, &pos) < 0)
             exit(1);
     }
-    report(clu ? "clustered scan (rows)" : "scan, pages of 5000 (rows)", rows, now_s() - t0);
+    report(o, clu ? "clustered scan (rows)" : "scan, pages of 5000 (rows)", rows, now_s() - t0);
     cql_wr_close(&pos);
     t0 = now_s();
     for (long i = 0; i < n; i++) {
@@ -139,14 +165,21 @@ static void run(node_store_t *s, const node_table_t *t, long n, bool clu)
         if (rc < 0)
             exit(1);
     }
-    report(clu ? "clustered row delete" : "partition delete", n, now_s() - t0);
+    report(o, clu ? "clustered row delete" : "partition delete", n, now_s() - t0);
     node_store_stats(s, t, &st);
-    printf("%-28s %10llu bytes\n", "memory left", (unsigned long long)st.bytes);
+    if (o->json)
+        json_line("store memory left after deleting every row",
+                  clu ? "clustered (k, c) -> text(20)" : "kv: int -> text(20)", (double)st.bytes, "B");
+    else
+        printf("%-28s %10llu bytes\n", "memory left", (unsigned long long)st.bytes);
     node_iter_free(&it);
 }
 
 int main(int argc, char **argv)
 {
+    bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (json)
+        argc--, argv++;
     long n = argc > 1 ? atol(argv[1]) : 1000000;
     if (n < 1000)
         n = 1000;
@@ -155,9 +188,12 @@ int main(int argc, char **argv)
     cql_arena_init(&a, 0);
     if (s == NULL || node_ks_create(s, "bench", NULL, 0, true, NULL) < 0)
         return 1;
-    printf("bench_nstore_points: %ld rows\n", n);
-    run(s, make(s, &a, "kv", false), n, false);
-    run(s, make(s, &a, "clu", true), n, true);
+    out_t kv = {json, "store ops, kv: 1 row per partition"};
+    out_t clu = {json, "store ops, clustered: 1000 partitions"};
+    if (!json)
+        printf("bench_nstore_points: %ld rows\n", n);
+    run(&kv, s, make(s, &a, "kv", false), n, false);
+    run(&clu, s, make(s, &a, "clu", true), n, true);
     node_store_free(&s);
     cql_arena_close(&a);
     return 0;

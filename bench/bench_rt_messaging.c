@@ -6,17 +6,23 @@
  *   throughput  one sender streams N small msgpack messages (a sequence
  *               number) to one receiver, with a credit window (the receiver
  *               acks every 1024) so mailboxes stay bounded;
- *   latency     one request in flight: ping, pong, repeat; mean round trip.
+ *   latency     one request in flight: ping, pong, repeat; mean round trip,
+ *               and p50/p99/p99.9 of the individual round trips (the time
+ *               between successive replies, one clock read per round trip).
  * Raw inproc: PUSH->PULL between two threads (16-byte messages) for
  * throughput; PAIR<->PAIR blocking ping-pong for the round trip.
  *
- * Usage: bench_rt_messaging [messages (default 5000000)] [round trips (200000)]
+ * Usage: bench_rt_messaging [--json] [messages (default 5000000)] [round trips (200000)]
+ * --json prints one JSON object per measurement instead of the table
+ * (fields in bench/README.md; bench/run.sh reads them).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cqlmq/runtime.h"
@@ -26,6 +32,38 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts the n latencies v (seconds) and stores p50, p99, p99.9 (nearest
+ * rank) in out[], in microseconds. */
+static void percentiles_us(double *v, size_t n, double out[3])
+{
+    static const double q[3] = {0.50, 0.99, 0.999};
+    qsort(v, n, sizeof *v, cmp_double);
+    for (int i = 0; i < 3; i++) {
+        size_t k = (size_t)ceil(q[i] * (double)n);
+        out[i] = v[k ? k - 1 : 0] * 1e6;
+    }
+}
+
+/* One --json line; pct (p50, p99, p99.9 in us) may be NULL. */
+static void json_line(const char *group, const char *name, bool peer, double value,
+                      const char *unit, const double *pct)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"bench\":\"rt_messaging\",\"group\":\"%s\",\"name\":\"%s\",\"peer\":%s,"
+           "\"value\":%.6g,\"unit\":\"%s\"",
+           group, name, peer ? "true" : "false", value, unit);
+    if (pct)
+        printf(",\"p50_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f", pct[0], pct[1], pct[2]);
+    printf(",\"maxrss_kb\":%ld}\n", ru.ru_maxrss);
 }
 
 /* ---- raw libzmq ---- */
@@ -79,7 +117,8 @@ static void *raw_echo(void *arg)
     return NULL;
 }
 
-static double raw_rtt_us(uint64_t n)
+/* Mean round trip in us; lat[n] receives each round trip in seconds. */
+static double raw_rtt_us(uint64_t n, double *lat)
 {
     raw_t r = {zmq_ctx_new(), n};
     void *s = zmq_socket(r.ctx, ZMQ_PAIR);
@@ -87,10 +126,13 @@ static double raw_rtt_us(uint64_t n)
     pthread_t th;
     zmq_bind(s, "inproc://raw-rtt");
     pthread_create(&th, NULL, raw_echo, &r);
-    double t0 = now();
+    double t0 = now(), prev = t0;
     for (uint64_t i = 0; i < n; i++) {
         zmq_send(s, buf, sizeof buf, 0);
         zmq_recv(s, buf, sizeof buf, 0);
+        double t1 = now();
+        lat[i] = t1 - prev;
+        prev = t1;
     }
     double t = now() - t0;
     pthread_join(th, NULL);
@@ -109,6 +151,8 @@ typedef struct flow {
     rt_addr_t peer;
     uint64_t n, sent, acked, next;
     double t0, t1;
+    double prev; /* pinger: time of the previous pong (or of GO) */
+    double *lat; /* pinger: n round trips, seconds; NULL otherwise */
 } flow_t;
 
 static int set_state(rt_actor_t *self, void *arg)
@@ -174,6 +218,9 @@ static void on_ping(rt_actor_t *self, const rt_msg_t *m)
 static void on_pong(rt_actor_t *self, const rt_msg_t *m)
 {
     flow_t *st = rt_state(self);
+    double t = now();
+    st->lat[st->next] = t - st->prev;
+    st->prev = t;
     if (++st->next == st->n) {
         st->t1 = now();
         cqlmq_runtime_stop(rt_loop_runtime(rt_actor_loop(self)));
@@ -187,7 +234,7 @@ static void on_pong(rt_actor_t *self, const rt_msg_t *m)
 static void on_go_ping(rt_actor_t *self, const rt_msg_t *m)
 {
     flow_t *st = rt_state(self);
-    st->t0 = now();
+    st->t0 = st->prev = now();
     mpk_wr_t *w = rt_msg_begin(self, st->peer, M_PING);
     mpk_wr_uint(w, 0);
     rt_msg_end(self);
@@ -200,14 +247,16 @@ static const rt_actor_def_t sender_def = {"sender", sender_h, M_COUNT, 0, 0, set
 static const rt_actor_def_t receiver_def = {"receiver", receiver_h, M_COUNT, 0, 0, set_state, 0};
 static const rt_actor_def_t pinger_def = {"pinger", pinger_h, M_COUNT, 0, 0, set_state, 0};
 
-/* Runs one scenario; returns elapsed seconds between GO and the end. */
-static double run(bool across, bool latency, uint64_t n)
+/* Runs one scenario; returns elapsed seconds between GO and the end. With
+ * latency, lat[n] receives each round trip (seconds). */
+static double run(bool across, bool latency, uint64_t n, double *lat)
 {
     cqlmq_runtime_t *rt;
     cqlmq_runtime_opts_t o = {.loops = across ? 2 : 1};
     flow_t snd = {0}, rcv = {0};
     rt_addr_t s;
     snd.n = rcv.n = n;
+    snd.lat = lat;
     if (cqlmq_runtime_new(&o, &rt) != 0)
         exit(1);
     cqlmq_runtime_spawn(rt, across ? 1 : 0, &receiver_def, &rcv, &snd.peer);
@@ -221,22 +270,54 @@ static double run(bool across, bool latency, uint64_t n)
 
 int main(int argc, char **argv)
 {
+    bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (json)
+        argc--, argv++;
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000;
     uint64_t rtts = argc > 2 ? strtoull(argv[2], NULL, 10) : 200000;
+    if (rtts < 4)
+        rtts = 4;
+    double *lat = malloc(sizeof(double) * rtts); /* preallocated: no allocation per sample */
+    double raw_pct[3], same_pct[3], cross_pct[3];
+    if (lat == NULL)
+        return 1;
 
     double raw_tp = raw_throughput(n);
-    double raw_rtt = raw_rtt_us(rtts / 4);
-    double same_tp = (double)n / run(false, false, n);
-    double cross_tp = (double)n / run(true, false, n);
-    double same_rtt = run(false, true, rtts) / (double)rtts * 1e6;
-    double cross_rtt = run(true, true, rtts / 4) / (double)(rtts / 4) * 1e6;
+    double raw_rtt = raw_rtt_us(rtts / 4, lat);
+    percentiles_us(lat, rtts / 4, raw_pct);
+    double same_tp = (double)n / run(false, false, n, NULL);
+    double cross_tp = (double)n / run(true, false, n, NULL);
+    double same_rtt = run(false, true, rtts, lat) / (double)rtts * 1e6;
+    percentiles_us(lat, rtts, same_pct);
+    double cross_rtt = run(true, true, rtts / 4, lat) / (double)(rtts / 4) * 1e6;
+    percentiles_us(lat, rtts / 4, cross_pct);
+    free(lat);
+
+    if (json) {
+        /* Same-loop delivery crosses no thread: it gets its own groups, so
+         * it is not compared with a peer that does. */
+        const char *tp = "throughput across threads, small messages";
+        const char *rt = "round trip across threads, 1 in flight";
+        json_line(tp, "raw libzmq inproc PUSH->PULL", true, raw_tp, "msg/s", NULL);
+        json_line(tp, "runtime, across 2 loops", false, cross_tp, "msg/s", NULL);
+        json_line(rt, "raw libzmq inproc PAIR ping-pong", true, raw_rtt, "us", raw_pct);
+        json_line(rt, "runtime, across 2 loops", false, cross_rtt, "us", cross_pct);
+        json_line("throughput on one loop (no thread hop, no peer)", "runtime, same loop", false,
+                  same_tp, "msg/s", NULL);
+        json_line("round trip on one loop (no thread hop, no peer)", "runtime, same loop",
+                  false, same_rtt, "us", same_pct);
+        return 0;
+    }
 
     printf("cqlmq runtime messaging (%llu messages, %llu round trips)\n",
            (unsigned long long)n, (unsigned long long)rtts);
-    printf("  %-34s %12s %14s\n", "path", "msg/s", "RTT mean (us)");
-    printf("  %-34s %12.0f %14.2f\n", "raw libzmq inproc (floor)", raw_tp, raw_rtt);
-    printf("  %-34s %12.0f %14.2f\n", "runtime, same loop", same_tp, same_rtt);
-    printf("  %-34s %12.0f %14.2f\n", "runtime, across loops (inproc)", cross_tp, cross_rtt);
+    printf("  %-34s %12s %14s %22s\n", "path", "msg/s", "RTT mean (us)", "p50/p99/p99.9 (us)");
+    printf("  %-34s %12.0f %14.2f %8.2f/%6.2f/%6.2f\n", "raw libzmq inproc (floor)", raw_tp,
+           raw_rtt, raw_pct[0], raw_pct[1], raw_pct[2]);
+    printf("  %-34s %12.0f %14.2f %8.2f/%6.2f/%6.2f\n", "runtime, same loop", same_tp, same_rtt,
+           same_pct[0], same_pct[1], same_pct[2]);
+    printf("  %-34s %12.0f %14.2f %8.2f/%6.2f/%6.2f\n", "runtime, across loops (inproc)",
+           cross_tp, cross_rtt, cross_pct[0], cross_pct[1], cross_pct[2]);
     printf("  across loops / raw inproc throughput: %.2fx (aim >= 0.5)\n", cross_tp / raw_tp);
     printf("  same loop throughput: %.1f M msg/s (aim >= 5)\n", same_tp / 1e6);
     return 0;

@@ -8,11 +8,13 @@
  * The writer is reused between iterations, as a gateway reuses its own:
  * after the first page, transcoding allocates nothing.
  *
- * Usage: bench_wire_transcode [iterations]   (default 200)
+ * Usage: bench_wire_transcode [--json] [iterations]   (default 200)
+ * --json prints one JSON object per measurement instead (bench/run.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cql_arena.h"
@@ -35,6 +37,16 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One --json line (fields in bench/README.md). */
+static void json_line(const char *group, const char *name, double value, const char *unit)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"bench\":\"wire_transcode\",\"group\":\"%s\",\"name\":\"%s\",\"peer\":false,"
+           "\"value\":%.6g,\"unit\":\"%s\",\"maxrss_kb\":%ld}\n",
+           group, name, value, unit, ru.ru_maxrss);
 }
 
 static void cell(cql_wr_t *w, const void *p, int32_t n)
@@ -92,6 +104,9 @@ static void build_rows(cql_wr_t *w)
 
 int main(int argc, char **argv)
 {
+    bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (json)
+        argc--, argv++;
     int iters = argc > 1 ? atoi(argv[1]) : 200;
     cql_arena_t arena;
     cql_arena_init(&arena, 0);
@@ -134,13 +149,19 @@ int main(int argc, char **argv)
         }
         double dt = now() - t0;
         double rows_s = (double)NROWS * iters / dt;
+        if (json) {
+            json_line("CQL rows -> msgpack page, 5000 rows x 12 mixed cols",
+                      mode ? "pages cut at 64 KiB" : "one array per result", rows_s, "rows/s");
+            continue;
+        }
         printf("rows -> msgpack (%s): %d x %d rows x %d cols in %.3f s: %.2f M rows/s, "
                "%.0f MB/s CQL in, %.0f MB/s msgpack out, %.1f pages/result\n",
                mode ? "64 KiB pages" : "one array", iters, NROWS, NCOLS, dt, rows_s / 1e6,
                (double)content.len * iters / dt / 1e6, (double)out_bytes * iters / dt / 1e6,
                (double)pages / iters);
     }
-    printf("one result: %zu bytes of CQL rows content, %zu bytes of msgpack\n", content.len, out_bytes);
+    if (!json)
+        printf("one result: %zu bytes of CQL rows content, %zu bytes of msgpack\n", content.len, out_bytes);
 
     /* msgpack -> CQL: bind the first 11 columns of each row from a params array */
     mpk_wr_reset(&w);
@@ -177,8 +198,12 @@ int main(int argc, char **argv)
         }
     }
     double dt = now() - t0;
-    printf("params -> CQL: %d binds of %d mixed values (text timestamp and decimal) in %.3f s: "
-           "%.2f M values/s\n", binds, NCOLS, dt, (double)binds * NCOLS / dt / 1e6);
+    if (json)
+        json_line("msgpack params -> CQL values, 12 mixed", "bind", (double)binds * NCOLS / dt,
+                  "values/s");
+    else
+        printf("params -> CQL: %d binds of %d mixed values (text timestamp and decimal) in %.3f s: "
+               "%.2f M values/s\n", binds, NCOLS, dt, (double)binds * NCOLS / dt / 1e6);
 
     cql_wr_close(&cw);
     mpk_wr_close(&w);
