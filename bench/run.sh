@@ -68,11 +68,10 @@ node     pydriver_d128     3   90  $PY peer_pydriver.py --port $NODE_PORT -n 200
 node     node_d1           5   60  bench_node_points --json -n 20000 -d 1 -p $NODE_PORT
 node     pydriver_d1       3   60  $PY peer_pydriver.py --port $NODE_PORT -n 3000 -d 1
 node     node_inproc_d128  5   60  bench_node_points --json -n 200000 -d 128
+gateway  gw_requests       3   90  bench_gwapp_requests --json -n 50000 -d 1,16,128
 '
-# The gateway's entry, once its benchmark prints --json lines (requests/s
-# and p50/p99 through the gateway, with the same C load straight over CQL to
-# the node as the "peer": true line of the same group), is one more line:
-# gateway  gw_requests       3   90  bench_gwapp_requests --json -n 50000 -d 128
+# gateway: requests/s and p50/p99 through a child cqlmqd, beside the same C
+# load sent straight over CQL to the same node ("peer": true, same group).
 
 # ---------------------------------------------------------------------------
 # The python-driver peer of the node entries: the DataStax python driver
