@@ -206,7 +206,11 @@ int node_fault_write_error(const node_fault_rule_t *r, cql_wr_t *w, int version,
     me->blockfor = e->blockfor;
     me->num_failures = e->num_failures;
     me->data_present = e->data_present;
-    const char *wt = e->write_type ? e->write_type : "SIMPLE";
+    /* A CAS outcome is what CAS_WRITE_UNKNOWN is about; protocol v3/v4 carry
+     * it as a write timeout, whose write type must then say CAS. */
+    const char *wt = e->write_type                          ? e->write_type
+                     : e->code == CQL_ERR_CAS_WRITE_UNKNOWN ? "CAS"
+                                                            : "SIMPLE";
     me->write_type = (cql_str_t){wt, strlen(wt)};
     const char *ks = e->keyspace ? e->keyspace : "";
     me->keyspace = (cql_str_t){ks, strlen(ks)};

@@ -179,6 +179,16 @@ Test(node_fault, error_rules_encode_every_detail)
     cr_assert_eq(m.u.error.code, CQL_ERR_READ_TIMEOUT, "v3 has no read_failure");
     node_fault_rule_free(&r);
 
+    /* CAS_WRITE_UNKNOWN is v5's: v4 clients get a write timeout of type CAS. */
+    r = node_fault_rule_new(NODE_FAULT_ERROR);
+    r->err.code = CQL_ERR_CAS_WRITE_UNKNOWN;
+    cql_wr_reset(&w);
+    roundtrip(r, 4, CQL_CL_SERIAL, (cql_bytes_t){NULL, CQL_BYTES_NULL}, &a, &w, &m);
+    cr_assert_eq(m.u.error.code, CQL_ERR_WRITE_TIMEOUT);
+    cr_assert(cql_str_eq(m.u.error.write_type, "CAS"), "write type %.*s",
+              (int)m.u.error.write_type.len, m.u.error.write_type.ptr);
+    node_fault_rule_free(&r);
+
     r = node_fault_rule_new(NODE_FAULT_DROP);
     cr_assert_eq(node_fault_write_error(r, &w, 4, 1, 0, (cql_bytes_t){NULL, -1}), CQLMQ_EINVAL);
     node_fault_rule_free(&r);
