@@ -8,6 +8,7 @@
  * needs at least 4 bytes, a tuple component 2), and nesting is bounded by
  * CQL_TYPE_MAX_DEPTH, so an [option] of n bytes allocates O(n).
  */
+#include "cql_sbuf.h"
 #include "cql_type.h"
 
 #include <limits.h>
@@ -212,20 +213,6 @@ void cql_type_write_version(cql_wr_t *w, const cql_type_t *t, int version)
 
 /* ---- formatting ------------------------------------------------------ */
 
-/* snprintf-style accumulator: counts every byte, stores what fits. */
-typedef struct sbuf {
-    char *buf;  /* destination, or NULL when cap is 0 */
-    size_t cap; /* bytes available including the NUL */
-    size_t len; /* bytes the full text needs so far */
-} sbuf_t;
-
-static void sb_putn(sbuf_t *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++, b->len++)
-        if (b->len + 1 < b->cap)
-            b->buf[b->len] = s[i];
-}
-static void sb_puts(sbuf_t *b, const char *s) { sb_putn(b, s, strlen(s)); }
 
 /* Whether name needs double quotes in CQL: anything but [a-z][a-z0-9_]*. */
 static bool needs_quotes(const char *s)
@@ -238,18 +225,18 @@ static bool needs_quotes(const char *s)
     return false;
 }
 
-static void put_quoted(sbuf_t *b, const char *s, char q)
+static void put_quoted(cql_sbuf_t *b, const char *s, char q)
 {
-    sb_putn(b, &q, 1);
+    cql_sb_putn(b, &q, 1);
     for (; *s; s++) {
-        sb_putn(b, s, 1);
+        cql_sb_putn(b, s, 1);
         if (*s == q)
-            sb_putn(b, s, 1);
+            cql_sb_putn(b, s, 1);
     }
-    sb_putn(b, &q, 1);
+    cql_sb_putn(b, &q, 1);
 }
 
-static int format_type(sbuf_t *b, const cql_type_t *t, bool nested, int depth)
+static int format_type(cql_sbuf_t *b, const cql_type_t *t, bool nested, int depth)
 {
     if (depth >= 2 * CQL_TYPE_MAX_DEPTH)
         return CQLMQ_ELIMIT;
@@ -266,35 +253,35 @@ static int format_type(sbuf_t *b, const cql_type_t *t, bool nested, int depth)
          * must be frozen. */
         bool frozen = t->frozen || nested || t->kind == CQL_TYPE_TUPLE;
         if (frozen)
-            sb_puts(b, "frozen<");
-        sb_puts(b, cql_type_kind_name(t->kind));
-        sb_puts(b, "<");
+            cql_sb_puts(b, "frozen<");
+        cql_sb_puts(b, cql_type_kind_name(t->kind));
+        cql_sb_puts(b, "<");
         for (size_t i = 0; i < t->nsub && rc == 0; i++) {
             if (i > 0)
-                sb_puts(b, ", ");
+                cql_sb_puts(b, ", ");
             rc = format_type(b, t->sub[i], true, depth + 1);
         }
-        sb_puts(b, frozen ? ">>" : ">");
+        cql_sb_puts(b, frozen ? ">>" : ">");
         return rc;
     }
     case CQL_TYPE_UDT: {
         bool frozen = t->frozen || nested;
         const char *name = t->name != NULL ? t->name : "";
         if (frozen)
-            sb_puts(b, "frozen<");
+            cql_sb_puts(b, "frozen<");
         if (needs_quotes(name))
             put_quoted(b, name, '"');
         else
-            sb_puts(b, name);
+            cql_sb_puts(b, name);
         if (frozen)
-            sb_puts(b, ">");
+            cql_sb_puts(b, ">");
         return 0;
     }
     default: {
         const char *name = cql_type_kind_name(t->kind);
         if (name == NULL)
             return CQLMQ_EINVAL;
-        sb_puts(b, name);
+        cql_sb_puts(b, name);
         return 0;
     }
     }
@@ -302,7 +289,7 @@ static int format_type(sbuf_t *b, const cql_type_t *t, bool nested, int depth)
 
 int cql_type_format(const cql_type_t *t, char *buf, size_t cap)
 {
-    sbuf_t b = {buf, buf != NULL ? cap : 0, 0};
+    cql_sbuf_t b = {buf, buf != NULL ? cap : 0, 0, NULL};
     int rc = format_type(&b, t, false, 0);
     if (b.cap > 0)
         b.buf[b.len < b.cap ? b.len : b.cap - 1] = '\0';

@@ -18,25 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cql_sbuf.h"
 #include "cql_value.h"
 
-typedef struct sbuf {
-    char *buf;            /* destination, or NULL when cap is 0 */
-    size_t cap;           /* bytes available including the NUL */
-    size_t len;           /* bytes the full text needs so far */
-    const cql_mem_t *mem; /* scratch for big numbers; NULL = the C library */
-} sbuf_t;
 
-static void sb_putn(sbuf_t *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++, b->len++)
-        if (b->len + 1 < b->cap)
-            b->buf[b->len] = s[i];
-}
-static void sb_puts(sbuf_t *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
+static void sb_printf(cql_sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(cql_sbuf_t *b, const char *fmt, ...)
 {
     char tmp[64];
     va_list ap;
@@ -44,26 +31,26 @@ static void sb_printf(sbuf_t *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n > 0)
-        sb_putn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+        cql_sb_putn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-static void put_quoted(sbuf_t *b, const char *s, size_t n, char q)
+static void put_quoted(cql_sbuf_t *b, const char *s, size_t n, char q)
 {
-    sb_putn(b, &q, 1);
+    cql_sb_putn(b, &q, 1);
     for (size_t i = 0; i < n; i++) {
-        sb_putn(b, s + i, 1);
+        cql_sb_putn(b, s + i, 1);
         if (s[i] == q)
-            sb_putn(b, s + i, 1);
+            cql_sb_putn(b, s + i, 1);
     }
-    sb_putn(b, &q, 1);
+    cql_sb_putn(b, &q, 1);
 }
 
-static void put_hex(sbuf_t *b, const uint8_t *p, size_t n)
+static void put_hex(cql_sbuf_t *b, const uint8_t *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
         char two[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
-        sb_putn(b, two, 2);
+        cql_sb_putn(b, two, 2);
     }
 }
 
@@ -99,52 +86,52 @@ static int varint_text(const cql_varint_t *v, const cql_mem_t *mem, char *small,
     return 0;
 }
 
-static int put_varint(sbuf_t *b, const cql_varint_t *v)
+static int put_varint(cql_sbuf_t *b, const cql_varint_t *v)
 {
     char small[64], *s, *heap;
     int rc = varint_text(v, b->mem, small, sizeof small, &s, &heap);
     if (rc == 0)
-        sb_puts(b, s);
+        cql_sb_puts(b, s);
     cql_mem_free(b->mem, heap);
     return rc;
 }
 
-static void put_zeros(sbuf_t *b, int64_t n)
+static void put_zeros(cql_sbuf_t *b, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        sb_putn(b, "0", 1);
+        cql_sb_putn(b, "0", 1);
 }
 
 /* Java's BigDecimal.toString. */
-static int put_decimal(sbuf_t *b, int32_t scale, const cql_varint_t *unscaled)
+static int put_decimal(cql_sbuf_t *b, int32_t scale, const cql_varint_t *unscaled)
 {
     char small[64], *s, *heap;
     int rc = varint_text(unscaled, b->mem, small, sizeof small, &s, &heap);
     if (rc != 0)
         return rc;
     if (*s == '-') {
-        sb_putn(b, "-", 1);
+        cql_sb_putn(b, "-", 1);
         s++;
     }
     int64_t len = (int64_t)strlen(s);
     int64_t adjusted = -(int64_t)scale + (len - 1);
     if (scale == 0) {
-        sb_puts(b, s);
+        cql_sb_puts(b, s);
     } else if (scale > 0 && adjusted >= -6) {
         if (len > scale) {
-            sb_putn(b, s, (size_t)(len - scale));
-            sb_putn(b, ".", 1);
-            sb_puts(b, s + (len - scale));
+            cql_sb_putn(b, s, (size_t)(len - scale));
+            cql_sb_putn(b, ".", 1);
+            cql_sb_puts(b, s + (len - scale));
         } else {
-            sb_puts(b, "0.");
+            cql_sb_puts(b, "0.");
             put_zeros(b, scale - len);
-            sb_puts(b, s);
+            cql_sb_puts(b, s);
         }
     } else {
-        sb_putn(b, s, 1);
+        cql_sb_putn(b, s, 1);
         if (len > 1) {
-            sb_putn(b, ".", 1);
-            sb_puts(b, s + 1);
+            cql_sb_putn(b, ".", 1);
+            cql_sb_puts(b, s + 1);
         }
         sb_printf(b, "E%s%" PRId64, adjusted > 0 ? "+" : "", adjusted);
     }
@@ -152,14 +139,14 @@ static int put_decimal(sbuf_t *b, int32_t scale, const cql_varint_t *unscaled)
     return 0;
 }
 
-static void put_double(sbuf_t *b, double d, bool is_float)
+static void put_double(cql_sbuf_t *b, double d, bool is_float)
 {
     if (isnan(d)) {
-        sb_puts(b, "NaN");
+        cql_sb_puts(b, "NaN");
         return;
     }
     if (isinf(d)) {
-        sb_puts(b, d > 0 ? "Infinity" : "-Infinity");
+        cql_sb_puts(b, d > 0 ? "Infinity" : "-Infinity");
         return;
     }
     char tmp[40];
@@ -170,7 +157,7 @@ static void put_double(sbuf_t *b, double d, bool is_float)
     }
     if (d == 0 && signbit(d)) /* "-0" would read back as the integer 0 */
         snprintf(tmp, sizeof tmp, "-0.0");
-    sb_puts(b, tmp);
+    cql_sb_puts(b, tmp);
 }
 
 /* ---- dates and times ------------------------------------------------- */
@@ -189,7 +176,7 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-static void put_timestamp(sbuf_t *b, int64_t ms)
+static void put_timestamp(cql_sbuf_t *b, int64_t ms)
 {
     int64_t days = ms / 86400000, rem = ms % 86400000;
     if (rem < 0) { /* floor, without overflowing near INT64_MIN */
@@ -208,7 +195,7 @@ static void put_timestamp(sbuf_t *b, int64_t ms)
               (int)(rem % 1000) * 1000);
 }
 
-static void put_date(sbuf_t *b, uint32_t raw)
+static void put_date(cql_sbuf_t *b, uint32_t raw)
 {
     int64_t y;
     int mo, d;
@@ -219,7 +206,7 @@ static void put_date(sbuf_t *b, uint32_t raw)
         sb_printf(b, "'%04d-%02d-%02d'", (int)y, mo, d);
 }
 
-static void put_time(sbuf_t *b, int64_t ns)
+static void put_time(cql_sbuf_t *b, int64_t ns)
 {
     if (ns < 0 || ns > CQL_TIME_MAX) {
         sb_printf(b, "%" PRId64, ns);
@@ -231,7 +218,7 @@ static void put_time(sbuf_t *b, int64_t ns)
 }
 
 /* Appends q units of v (as Cassandra's Duration.append); returns the rest. */
-static uint64_t dur_part(sbuf_t *b, uint64_t v, uint64_t unit, const char *name)
+static uint64_t dur_part(cql_sbuf_t *b, uint64_t v, uint64_t unit, const char *name)
 {
     if (v == 0 || v < unit)
         return v;
@@ -239,14 +226,14 @@ static uint64_t dur_part(sbuf_t *b, uint64_t v, uint64_t unit, const char *name)
     return v % unit;
 }
 
-static void put_duration(sbuf_t *b, int32_t months, int32_t days, int64_t nanos)
+static void put_duration(cql_sbuf_t *b, int32_t months, int32_t days, int64_t nanos)
 {
     if (months == 0 && days == 0 && nanos == 0) {
-        sb_puts(b, "0s");
+        cql_sb_puts(b, "0s");
         return;
     }
     if (months < 0 || days < 0 || nanos < 0)
-        sb_putn(b, "-", 1);
+        cql_sb_putn(b, "-", 1);
     uint64_t m = months < 0 ? (uint64_t)0 - (uint64_t)(int64_t)months : (uint64_t)months;
     uint64_t d = days < 0 ? (uint64_t)0 - (uint64_t)(int64_t)days : (uint64_t)days;
     uint64_t n = nanos < 0 ? (uint64_t)0 - (uint64_t)nanos : (uint64_t)nanos;
@@ -261,16 +248,16 @@ static void put_duration(sbuf_t *b, int32_t months, int32_t days, int64_t nanos)
         n = dur_part(b, n, units[i].unit, units[i].name);
 }
 
-static void put_uuid(sbuf_t *b, const uint8_t *u)
+static void put_uuid(cql_sbuf_t *b, const uint8_t *u)
 {
     put_hex(b, u, 4);
-    sb_putn(b, "-", 1);
+    cql_sb_putn(b, "-", 1);
     put_hex(b, u + 4, 2);
-    sb_putn(b, "-", 1);
+    cql_sb_putn(b, "-", 1);
     put_hex(b, u + 6, 2);
-    sb_putn(b, "-", 1);
+    cql_sb_putn(b, "-", 1);
     put_hex(b, u + 8, 2);
-    sb_putn(b, "-", 1);
+    cql_sb_putn(b, "-", 1);
     put_hex(b, u + 10, 6);
 }
 
@@ -305,9 +292,9 @@ static bool needs_quotes(const char *s)
     return false;
 }
 
-static int fmt_rec(sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int depth);
+static int fmt_rec(cql_sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int depth);
 
-static int fmt_items(sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int depth)
+static int fmt_items(cql_sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int depth)
 {
     const char *open = "[", *close = "]";
     if (t->kind == CQL_TYPE_SET || t->kind == CQL_TYPE_MAP || t->kind == CQL_TYPE_UDT)
@@ -320,23 +307,23 @@ static int fmt_items(sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int d
         return CQLMQ_EBADTYPE;
     if (per != 1 && t->nsub != 2)
         return CQLMQ_EBADTYPE;
-    sb_puts(b, open);
+    cql_sb_puts(b, open);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            sb_puts(b, ", ");
+            cql_sb_puts(b, ", ");
         int rc;
         if (t->kind == CQL_TYPE_UDT) {
             const char *f = t->field_names[i];
             if (needs_quotes(f))
                 put_quoted(b, f, strlen(f), '"');
             else
-                sb_puts(b, f);
-            sb_puts(b, ": ");
+                cql_sb_puts(b, f);
+            cql_sb_puts(b, ": ");
         }
         if (per == 2) {
             if ((rc = fmt_rec(b, t->sub[0], &v->u.coll.items[2 * i], depth + 1)) != 0)
                 return rc;
-            sb_puts(b, ": ");
+            cql_sb_puts(b, ": ");
             rc = fmt_rec(b, t->sub[1], &v->u.coll.items[2 * i + 1], depth + 1);
         } else {
             const cql_type_t *st = t->kind == CQL_TYPE_LIST || t->kind == CQL_TYPE_SET ? t->sub[0]
@@ -346,22 +333,22 @@ static int fmt_items(sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int d
         if (rc != 0)
             return rc;
     }
-    sb_puts(b, close);
+    cql_sb_puts(b, close);
     return 0;
 }
 
-static int fmt_rec(sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int depth)
+static int fmt_rec(cql_sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int depth)
 {
     if (depth >= CQL_VALUE_MAX_DEPTH)
         return CQLMQ_ELIMIT;
     if (v->state == CQL_VALUE_NULL || v->state == CQL_VALUE_NOT_SET) {
-        sb_puts(b, "null");
+        cql_sb_puts(b, "null");
         return 0;
     }
     if (v->state == CQL_VALUE_EMPTY) {
         const char *name = cql_type_kind_name(t->kind);
         if (t->kind >= CQL_TYPE_LIST || t->kind == CQL_TYPE_CUSTOM || name == NULL) {
-            sb_puts(b, "null");
+            cql_sb_puts(b, "null");
         } else {
             char cap[16];
             snprintf(cap, sizeof cap, "%s", name);
@@ -379,11 +366,11 @@ static int fmt_rec(sbuf_t *b, const cql_type_t *t, const cql_value_t *v, int dep
         return 0;
     case CQL_TYPE_BLOB:
     case CQL_TYPE_CUSTOM:
-        sb_puts(b, "0x");
+        cql_sb_puts(b, "0x");
         put_hex(b, v->u.raw.ptr, v->u.raw.len);
         return 0;
     case CQL_TYPE_BOOLEAN:
-        sb_puts(b, v->u.b ? "true" : "false");
+        cql_sb_puts(b, v->u.b ? "true" : "false");
         return 0;
     case CQL_TYPE_TINYINT:
     case CQL_TYPE_SMALLINT:
@@ -445,7 +432,7 @@ int cql_value_format(const cql_type_t *t, const cql_value_t *v, char *buf, size_
 int cql_value_format_mem(const cql_type_t *t, const cql_value_t *v, char *buf, size_t cap,
                          const cql_mem_t *mem)
 {
-    sbuf_t b = {buf, buf != NULL ? cap : 0, 0, mem};
+    cql_sbuf_t b = {buf, buf != NULL ? cap : 0, 0, mem};
     int rc = fmt_rec(&b, t, v, 0);
     if (b.cap > 0)
         b.buf[b.len < b.cap ? b.len : b.cap - 1] = '\0';
