@@ -2,7 +2,9 @@
  * cluster_exec: what the cluster actor does with a GW_MSG_EXEC.
  *
  *   accept     decode, admission (max_in_flight), deadline, validation;
- *              PREPARE of a cached statement is answered at once;
+ *              PREPARE of a cached statement is answered at once, and so
+ *              is PREPARE by handle (a session binding values for a
+ *              handle another client prepared) or `unprepared`;
  *   route      choose a host (round-robin, local DC first, a connection
  *              with a free stream id and a compatible keyspace; the host a
  *              re-prepare targets first; hosts already tried last) and a
@@ -494,6 +496,43 @@ static void reject(cluster_t *c, const rt_msg_t *msg, int status, const char *me
         c->st.errors++;
 }
 
+/* Parks a PREPARE requester on pe until its first PREPARE completes (the
+ * waiters for GW_HOST_ANY are answered `prepared` by prepare_outcome),
+ * sending that PREPARE unless one is in flight. created: pe was made for
+ * this request (removed again if nothing can wait on it). */
+static void park_first_prepare(cluster_t *c, const rt_msg_t *msg, uint64_t deadline,
+                               gw_pstmt_t *pe, bool created)
+{
+    req_t *r = gwc_reqs_new(c, GW_KIND_USER);
+    if (r == NULL || gw_pstmt_wait(pe, r->rid, GW_HOST_ANY) != 0) {
+        if (r != NULL)
+            gwc_reqs_free(c, r);
+        if (created)
+            gw_pcache_remove(&c->pcache, pe);
+        reject(c, msg, CQLMQ_EBUSY, NULL);
+        return;
+    }
+    r->from = msg->from;
+    r->corr = msg->corr;
+    r->deadline = deadline;
+    r->ex.op = CQL_OP_PREPARE;
+    memcpy(r->park_handle, pe->handle, GW_HANDLE_LEN);
+    gwc_req_park(c, r);
+    int rc;
+    if (pe->npreparing == 0 && (rc = start_prepare(c, pe, -1)) != 0) {
+        uint64_t rid;
+        while (gw_pstmt_pop_waiter(pe, GW_HOST_ANY, &rid)) {
+            req_t *q = gwc_reqs_get(c, rid);
+            if (q != NULL) {
+                gwc_req_unpark(c, q);
+                gwc_exec_fail(c, q, rc, NULL);
+            }
+        }
+        if (pe->nwait == 0 && pe->id == NULL)
+            gw_pcache_remove(&c->pcache, pe);
+    }
+}
+
 static void accept_prepare(cluster_t *c, const rt_msg_t *msg, const gw_exec_t *ex)
 {
     const char *ks = MPK_HAS(ex, gw_exec, keyspace) ? ex->keyspace.ptr : NULL;
@@ -510,33 +549,29 @@ static void accept_prepare(cluster_t *c, const rt_msg_t *msg, const gw_exec_t *e
         reply_prepared(c, msg->from, msg->corr, pe, NULL);
         return;
     }
-    req_t *r = gwc_reqs_new(c, GW_KIND_USER);
-    if (r == NULL || gw_pstmt_wait(pe, r->rid, GW_HOST_ANY) != 0) {
-        if (r != NULL)
-            gwc_reqs_free(c, r);
-        if (created)
-            gw_pcache_remove(&c->pcache, pe);
-        reject(c, msg, CQLMQ_EBUSY, NULL);
+    park_first_prepare(c, msg, ex->deadline_ms, pe, created);
+}
+
+/* PREPARE by handle (no query): the cached Prepared RESULT of a statement
+ * any requester prepared, so that a session which did not prepare it can
+ * bind values for it. Answered from the cache without a round trip; an
+ * entry whose first PREPARE is in flight (or failed transiently) waits
+ * for it like a PREPARE by text; an unknown or evicted handle is
+ * `unprepared` (its text left with the entry: the client prepares again,
+ * which makes the same handle valid again). */
+static void accept_describe(cluster_t *c, const rt_msg_t *msg, const gw_exec_t *ex)
+{
+    gw_pstmt_t *pe = gw_pcache_get(&c->pcache, ex->handle.ptr, ex->handle.len);
+    if (pe == NULL) {
+        reject(c, msg, CQLMQ_EUNPREPARED,
+               "unknown gateway handle (evicted or never prepared): prepare the statement again");
         return;
     }
-    r->from = msg->from;
-    r->corr = msg->corr;
-    r->deadline = ex->deadline_ms;
-    r->ex.op = CQL_OP_PREPARE;
-    memcpy(r->park_handle, pe->handle, GW_HANDLE_LEN);
-    gwc_req_park(c, r);
-    if (pe->npreparing == 0 && (rc = start_prepare(c, pe, -1)) != 0) {
-        uint64_t rid;
-        while (gw_pstmt_pop_waiter(pe, GW_HOST_ANY, &rid)) {
-            req_t *q = gwc_reqs_get(c, rid);
-            if (q != NULL) {
-                gwc_req_unpark(c, q);
-                gwc_exec_fail(c, q, rc, NULL);
-            }
-        }
-        if (pe->nwait == 0 && pe->id == NULL)
-            gw_pcache_remove(&c->pcache, pe);
+    if (pe->id != NULL) {
+        reply_prepared(c, msg->from, msg->corr, pe, NULL);
+        return;
     }
+    park_first_prepare(c, msg, ex->deadline_ms, pe, false);
 }
 
 void gwc_exec_on_request(cluster_t *c, const rt_msg_t *msg)
@@ -552,7 +587,8 @@ void gwc_exec_on_request(cluster_t *c, const rt_msg_t *msg)
         return;
     }
     bool ok = (ex.op == CQL_OP_QUERY && MPK_HAS(&ex, gw_exec, query)) ||
-              (ex.op == CQL_OP_PREPARE && MPK_HAS(&ex, gw_exec, query)) ||
+              (ex.op == CQL_OP_PREPARE &&
+               (MPK_HAS(&ex, gw_exec, query) || MPK_HAS(&ex, gw_exec, handle))) ||
               (ex.op == CQL_OP_EXECUTE && MPK_HAS(&ex, gw_exec, handle)) ||
               (ex.op == CQL_OP_BATCH && MPK_HAS(&ex, gw_exec, stmts));
     if (!ok || (MPK_HAS(&ex, gw_exec, keyspace) && ex.keyspace.len > GW_KS_NAME)) {
@@ -568,7 +604,10 @@ void gwc_exec_on_request(cluster_t *c, const rt_msg_t *msg)
         return;
     }
     if (ex.op == CQL_OP_PREPARE) {
-        accept_prepare(c, msg, &ex);
+        if (MPK_HAS(&ex, gw_exec, query))
+            accept_prepare(c, msg, &ex);
+        else
+            accept_describe(c, msg, &ex);
         return;
     }
     if (ex.op == CQL_OP_EXECUTE && gw_pcache_get(&c->pcache, ex.handle.ptr, ex.handle.len) == NULL) {

@@ -132,11 +132,17 @@ static inline uint64_t gw_deadline_in(uint64_t ms) { return gw_now_ms() + ms; }
  *                gives the same handle, also after the cache evicted it
  *                (an evicted handle is answered `unprepared`: prepare
  *                again, the old handle becomes valid again).
+ *                PREPARE with a handle and no query (a "describe"): the
+ *                cached Prepared RESULT of that handle, answered like a
+ *                PREPARE by text (body and handle) without a round trip
+ *                to Cassandra, so a requester that did not prepare the
+ *                statement can bind values for it; `unprepared` when the
+ *                cache does not know it (never prepared, or evicted).
  *   keyspace     QUERY, PREPARE, BATCH: the keyspace unqualified names
  *                resolve in (the gateway runs `USE` on the connection
  *                first when needed; see docs/architecture.md). Without it
- *                names must be fully qualified. Ignored for EXECUTE (the
- *                keyspace was bound at PREPARE).
+ *                names must be fully qualified. Ignored for EXECUTE and
+ *                PREPARE by handle (the keyspace was bound at PREPARE).
  *   idempotent   may be retried on another host (connection lost,
  *                overloaded, is_bootstrapping, unavailable, read_timeout).
  *                Never set it for conditional (IF ...) statements.
@@ -208,7 +214,8 @@ static inline uint64_t gw_request_timeout(const gw_exec_t *ex)
  *             PREPARE: the Prepared result (bind metadata with
  *             pk_indices, result metadata); its id is Cassandra's, use
  *             `handle` instead.
- *   handle    PREPARE: the gateway handle (GW_HANDLE_LEN bytes)
+ *   handle    PREPARE (by text or by handle): the gateway handle
+ *             (GW_HANDLE_LEN bytes)
  *   host      "ip:port" of the host that answered last (diagnostics)
  *   attempts  how many hosts were tried (1 + retries)
  */

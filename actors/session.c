@@ -14,9 +14,17 @@
  *   batch                        META for each statement with params (in
  *                                parallel) -> bind all -> EXEC (a BATCH)
  *
+ * A PREP or META by handle is a "describe": the cluster answers the cached
+ * Prepared RESULT of a handle any client prepared (or `unprepared`). It
+ * is single flight per session: requests needing the same unknown handle
+ * at once wait on one lookup_t, which answers each of them as its own
+ * step (a describe that timed out is asked again for the waiters whose
+ * own deadline has not passed).
+ *
  * A req is in the id table from acceptance to its terminal reply. A
  * cancelled req leaves the table at once (its id may be reused) and lives
- * on, `answered`, until its outstanding callbacks have run.
+ * on, `answered`, until its outstanding callbacks have run (each step,
+ * whether its own exec or a place on a lookup, counts in `pending`).
  */
 #include "session.h"
 
@@ -61,6 +69,19 @@ typedef struct step {
     uint8_t kind;         /* ST_* */
 } step_t;
 
+/* A describe in flight (single flight per session and handle). Each
+ * waiter is a step of a request and counts in that request's pending; the
+ * lookup is on s->lookups from its send until its callback, which answers
+ * every waiter and frees it. */
+typedef struct lookup lookup_t;
+struct lookup {
+    sess_t *s;
+    uint8_t handle[GW_HANDLE_LEN];
+    step_t *waiters;        /* n, in arrival order */
+    uint32_t n, cap;
+    lookup_t *next;         /* s->lookups */
+};
+
 /* Invariants: linked <=> in s's table; answered => !linked; pending counts
  * outstanding exec callbacks; the req is freed when !linked && pending == 0
  * (or by the session's stop). */
@@ -100,6 +121,7 @@ struct sess {
     size_t nstreams;        /* linked stream requests */
     pmeta_t *metas[META_CACHE];
     size_t meta_next;       /* replacement cursor */
+    lookup_t *lookups;      /* describes in flight (few: a short list) */
     cql_arena_t arena;      /* decoding results (reset per use) */
 };
 
@@ -557,22 +579,17 @@ static void continue_bound(sess_t *s, req_t *r)
     cql_wr_close(&vals);
 }
 
-/* Asks the cluster for the metadata of a statement: by text (cql set) or
- * by handle. */
-static int send_prepare(sess_t *s, req_t *r, mpk_str_t cql, mpk_bin_t handle, mpk_str_t ks,
-                        uint8_t kind, uint32_t idx)
+/* Asks the cluster to prepare a statement by text (its metadata and
+ * handle come back). On failure r is answered. Returns 0 or the error. */
+static int send_prepare(sess_t *s, req_t *r, mpk_str_t cql, mpk_str_t ks, uint8_t kind,
+                        uint32_t idx)
 {
     gw_exec_t ex;
     memset(&ex, 0, sizeof ex);
     ex.op = CQL_OP_PREPARE;
     ex.deadline_ms = r->deadline_ms;
-    if (cql.len > 0) {
-        MPK_SET(&ex, gw_exec, query);
-        ex.query = cql;
-    } else {
-        MPK_SET(&ex, gw_exec, handle);
-        ex.handle = handle;
-    }
+    MPK_SET(&ex, gw_exec, query);
+    ex.query = cql;
     if (ks.len > 0) {
         MPK_SET(&ex, gw_exec, keyspace);
         ex.keyspace = ks;
@@ -581,6 +598,71 @@ static int send_prepare(sess_t *s, req_t *r, mpk_str_t cql, mpk_bin_t handle, mp
         ex.keyspace = mpk_cstr(s->keyspace);
     }
     return send_step(s, r, &ex, kind, idx);
+}
+
+static void on_lookup(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud);
+
+static void fail_unprepared(sess_t *s, req_t *r)
+{
+    mpk_raw_t none = {NULL, 0};
+    fail_req(s, r, "unprepared",
+             "unknown handle (evicted or never prepared): prepare the statement again", -1,
+             none);
+}
+
+/* Asks the cluster for the metadata of a handle this session does not
+ * know (a describe), joining the one in flight for it if any. Step `kind`
+ * (ST_PREP, or ST_META for batch statement idx) of r continues when it is
+ * answered. On failure r is answered. Returns 0 or the error. */
+static int ask_meta(sess_t *s, req_t *r, mpk_bin_t handle, uint8_t kind, uint32_t idx)
+{
+    if (handle.len != GW_HANDLE_LEN) { /* no gateway handle looks like that */
+        fail_unprepared(s, r);
+        return CQLMQ_EUNPREPARED;
+    }
+    lookup_t *lk = s->lookups;
+    while (lk != NULL && memcmp(lk->handle, handle.ptr, GW_HANDLE_LEN) != 0)
+        lk = lk->next;
+    if (lk == NULL) {
+        lk = calloc(1, sizeof *lk);
+        if (lk == NULL || (lk->waiters = malloc(4 * sizeof *lk->waiters)) == NULL) {
+            free(lk);
+            fail_code(s, r, WIRE_ERR_INTERNAL, "out of memory");
+            return CQLMQ_ENOMEM;
+        }
+        lk->s = s;
+        lk->cap = 4;
+        memcpy(lk->handle, handle.ptr, GW_HANDLE_LEN);
+        gw_exec_t ex;
+        memset(&ex, 0, sizeof ex);
+        ex.op = CQL_OP_PREPARE;
+        ex.deadline_ms = r->deadline_ms;
+        MPK_SET(&ex, gw_exec, handle);
+        ex.handle = (mpk_bin_t){lk->handle, GW_HANDLE_LEN};
+        (void)gw_exec_encode_compact(rt_request_begin(s->self, s->cluster, GW_MSG_EXEC), &ex);
+        int rc = rt_request_end(s->self, gw_request_timeout(&ex), on_lookup, lk, NULL);
+        if (rc != 0) {
+            free(lk->waiters);
+            free(lk);
+            fail_code(s, r, rc == CQLMQ_ENOMEM ? WIRE_ERR_INTERNAL : WIRE_ERR_BUSY,
+                      cqlmq_strerror(rc));
+            return rc;
+        }
+        lk->next = s->lookups;
+        s->lookups = lk;
+    }
+    if (lk->n == lk->cap) {
+        step_t *w = realloc(lk->waiters, 2 * (size_t)lk->cap * sizeof *w);
+        if (w == NULL) {
+            fail_code(s, r, WIRE_ERR_INTERNAL, "out of memory");
+            return CQLMQ_ENOMEM;
+        }
+        lk->waiters = w;
+        lk->cap *= 2;
+    }
+    lk->waiters[lk->n++] = (step_t){r, idx, kind};
+    r->pending++;
+    return 0;
 }
 
 /* ---- batch ---- */
@@ -660,8 +742,6 @@ static void start_batch(sess_t *s, req_t *r)
             continue;
         r->stmts[i].needs_meta = true;
         r->stmts[i].by_handle = !MPK_HAS(&st, wire_batch_stmt, cql);
-        mpk_str_t none_s = {NULL, 0};
-        mpk_bin_t none_b = {NULL, 0};
         if (!MPK_HAS(&st, wire_batch_stmt, cql)) {
             const pmeta_t *m = cache_get(s, st.handle.ptr, st.handle.len);
             if (m != NULL) {
@@ -672,9 +752,9 @@ static void start_batch(sess_t *s, req_t *r)
                 }
                 continue;
             }
-            if (send_prepare(s, r, none_s, st.handle, q->keyspace, ST_META, i) != 0)
+            if (ask_meta(s, r, st.handle, ST_META, i) != 0)
                 return;
-        } else if (send_prepare(s, r, st.cql, none_b, q->keyspace, ST_META, i) != 0) {
+        } else if (send_prepare(s, r, st.cql, q->keyspace, ST_META, i) != 0) {
             return;
         }
     }
@@ -684,12 +764,11 @@ static void start_batch(sess_t *s, req_t *r)
 
 /* ---- step callbacks ---- */
 
-static void on_step(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud)
+/* Step st of its request ended: with res (the cluster's reply), or err (the
+ * runtime's error; CQLMQ_EMALFORMED: the reply did not decode). */
+static void step_done(sess_t *s, step_t st, const gw_result_t *res, int err)
 {
-    step_t st = *(step_t *)ud;
-    free(ud);
     req_t *r = st.rq;
-    sess_t *s = r->s;
     r->pending--;
     if (err == CQLMQ_ECANCELLED) { /* the session is stopping: free quietly */
         req_unlink(s, r);
@@ -700,42 +779,37 @@ static void on_step(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud)
         req_release(r);
         return;
     }
+    if (err == CQLMQ_EMALFORMED) {
+        fail_code(s, r, WIRE_ERR_INTERNAL, "undecodable reply from the cluster actor");
+        return;
+    }
     if (err != 0) {
         fail_code(s, r, err == CQLMQ_ETIMEOUT ? WIRE_ERR_TIMEOUT : status_code(err),
                   err == CQLMQ_ETIMEOUT ? "no answer before the deadline" : cqlmq_strerror(err));
         return;
     }
-    gw_result_t res;
-    mpk_rd_t rd;
-    mpk_rd_init(&rd, reply->data, reply->len);
-    if (gw_result_decode(&rd, &res) != 0) {
-        fail_code(s, r, WIRE_ERR_INTERNAL, "undecodable reply from the cluster actor");
-        return;
-    }
-    if (res.status != 0) {
+    if (res->status != 0) {
         /* a handle the cluster cannot describe is `unprepared` */
         bool by_handle = (st.kind == ST_PREP && r->op == WIRE_OP_EXECUTE) ||
                          (st.kind == ST_META && r->stmts[st.idx].by_handle);
-        if (by_handle && (res.status == CQLMQ_EINVAL || res.status == CQLMQ_EUNPREPARED)) {
-            mpk_raw_t none = {NULL, 0};
-            fail_req(s, r, "unprepared", "unknown handle: prepare the statement again", -1,
-                     none);
+        if (by_handle && res->status == CQLMQ_EUNPREPARED) {
+            fail_unprepared(s, r);
             return;
         }
-        fail_result(s, r, &res);
+        fail_result(s, r, res);
         return;
     }
     if (st.kind == ST_EXEC) {
-        reply_result(s, r, &res);
+        reply_result(s, r, res);
         return;
     }
-    if (!MPK_HAS(&res, gw_result, handle) || res.handle.len != GW_HANDLE_LEN ||
-        !MPK_HAS(&res, gw_result, body)) {
+    if (!MPK_HAS(res, gw_result, handle) || res->handle.len != GW_HANDLE_LEN ||
+        !MPK_HAS(res, gw_result, body)) {
         fail_code(s, r, WIRE_ERR_INTERNAL, "prepare reply without handle or metadata");
         return;
     }
-    pmeta_t *m = pmeta_new(res.handle.ptr, (uint8_t)res.version, (uint8_t)res.flags,
-                           res.body.ptr, res.body.len);
+    pmeta_t *m = pmeta_new(res->handle.ptr, (uint8_t)res->version, (uint8_t)res->flags,
+                           res->body.ptr, res->body.len);
     if (m == NULL) {
         fail_code(s, r, WIRE_ERR_INTERNAL, "out of memory");
         return;
@@ -751,6 +825,58 @@ static void on_step(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud)
     r->stmts[st.idx].meta = m;
     if (r->pending == 0)
         batch_send(s, r);
+}
+
+/* Decodes an exec reply: 0, or err / CQLMQ_EMALFORMED (for step_done). */
+static int decode_reply(const rt_msg_t *reply, int err, gw_result_t *res)
+{
+    if (err != 0)
+        return err;
+    mpk_rd_t rd;
+    mpk_rd_init(&rd, reply->data, reply->len);
+    return gw_result_decode(&rd, res) == 0 ? 0 : CQLMQ_EMALFORMED;
+}
+
+static void on_step(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud)
+{
+    (void)self;
+    step_t st = *(step_t *)ud;
+    free(ud);
+    gw_result_t res;
+    err = decode_reply(reply, err, &res);
+    step_done(st.rq->s, st, err == 0 ? &res : NULL, err);
+}
+
+/* A describe ended: every waiter continues as if it had been its own
+ * step. After a timeout, a waiter whose own deadline is still ahead asks
+ * again (it may have joined a describe sent with an earlier deadline). */
+static void on_lookup(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud)
+{
+    (void)self;
+    lookup_t *lk = ud;
+    sess_t *s = lk->s;
+    lookup_t **pp = &s->lookups;
+    while (*pp != lk)
+        pp = &(*pp)->next;
+    *pp = lk->next;
+    gw_result_t res;
+    err = decode_reply(reply, err, &res);
+    bool timed_out = err == CQLMQ_ETIMEOUT || (err == 0 && res.status == CQLMQ_ETIMEOUT);
+    uint64_t now = gw_now_ms();
+    /* Each waiter not yet handled holds a count in its req's pending, so
+     * a req waiting twice (a batch) stays alive until its last waiter. */
+    for (uint32_t i = 0; i < lk->n; i++) {
+        step_t w = lk->waiters[i];
+        req_t *r = w.rq;
+        if (timed_out && !r->answered && r->deadline_ms > now) {
+            r->pending--;
+            (void)ask_meta(s, r, (mpk_bin_t){lk->handle, GW_HANDLE_LEN}, w.kind, w.idx);
+            continue;
+        }
+        step_done(s, w, err == 0 ? &res : NULL, err);
+    }
+    free(lk->waiters);
+    free(lk);
 }
 
 /* ---- inbound requests ---- */
@@ -851,18 +977,15 @@ static void on_req(rt_actor_t *self, const rt_msg_t *m)
     }
     gw_exec_t ex;
     switch (q.op) {
-    case WIRE_OP_PREPARE: {
-        mpk_bin_t none = {NULL, 0};
-        (void)send_prepare(s, r, q.cql, none, q.keyspace, ST_EXEC, 0);
+    case WIRE_OP_PREPARE:
+        (void)send_prepare(s, r, q.cql, q.keyspace, ST_EXEC, 0);
         return;
-    }
     case WIRE_OP_BATCH:
         start_batch(s, r);
         return;
     case WIRE_OP_QUERY:
         if (params) {
-            mpk_bin_t none = {NULL, 0};
-            (void)send_prepare(s, r, r->q.cql, none, r->q.keyspace, ST_PREP, 0);
+            (void)send_prepare(s, r, r->q.cql, r->q.keyspace, ST_PREP, 0);
             return;
         }
         exec_common(s, r, &q, &ex);
@@ -874,9 +997,8 @@ static void on_req(rt_actor_t *self, const rt_msg_t *m)
     case WIRE_OP_EXECUTE:
         if (params) {
             const pmeta_t *pm = cache_get(s, q.handle.ptr, q.handle.len);
-            if (pm == NULL) {
-                mpk_str_t none = {NULL, 0};
-                (void)send_prepare(s, r, none, r->q.handle, none, ST_PREP, 0);
+            if (pm == NULL) { /* prepared by another client, or evicted here */
+                (void)ask_meta(s, r, r->q.handle, ST_PREP, 0);
                 return;
             }
             if ((r->meta = pmeta_dup(pm)) == NULL) {

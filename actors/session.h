@@ -29,9 +29,12 @@
  * theirs).
  *
  * Prepared metadata: the session remembers the bind metadata of the
- * handles it prepared (bounded); an execute with params of a handle it has
- * not seen asks the cluster (PREPARE by handle) and answers `unprepared`
- * if the cluster does not know it either.
+ * handles it prepared or looked up (bounded); an execute or a batch
+ * statement with params of a handle it has not seen (prepared by another
+ * client, the usual case with a shared gateway) asks the cluster's shared
+ * cache (PREPARE by handle: one at a time per handle, however many
+ * requests need it) and answers `unprepared` if the cluster does not know
+ * it either (never prepared, or evicted).
  */
 #ifndef GW_SESSION_H
 #define GW_SESSION_H

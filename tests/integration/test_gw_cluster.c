@@ -159,6 +159,8 @@ typedef struct res {
     uint64_t at_ms;          /* when the reply arrived */
     uint8_t details[512];
     size_t details_len;
+    uint8_t body[1024];      /* the RESULT body on success (when it fits) */
+    size_t body_len;
 } res_t;
 
 enum { JOB_EXEC = 1, JOB_STATS };
@@ -219,6 +221,10 @@ static void on_result(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud
             if (MPK_HAS(&g, gw_result, details) && g.details.len <= sizeof r->details) {
                 memcpy(r->details, g.details.ptr, g.details.len);
                 r->details_len = g.details.len;
+            }
+            if (g.status == 0 && MPK_HAS(&g, gw_result, body) && g.body.len <= sizeof r->body) {
+                memcpy(r->body, g.body.ptr, g.body.len);
+                r->body_len = g.body.len;
             }
             if (g.status == 0 && MPK_HAS(&g, gw_result, body)) {
                 cql_arena_t a;
@@ -667,6 +673,115 @@ Test(gw_cluster, an_unknown_handle_is_answered_unprepared)
     res_t r = run1(&ex);
     cr_assert_eq(r.status, CQLMQ_EUNPREPARED);
     cr_assert_str_eq(r.code, "unprepared");
+    expect_quiet();
+}
+
+/* PREPARE by handle (a describe): what a session that did not prepare a
+ * statement asks to bind values for it. */
+Test(gw_cluster, a_prepare_by_handle_answers_the_cached_metadata_without_a_round_trip)
+{
+    wait_topology(3, 6, 5000);
+    make_table();
+    spec_t prep = {.op = CQL_OP_PREPARE, .query = SEL};
+    res_t p = run1(&prep);
+    expect_ok(&p, "prepare");
+    cr_assert(p.has_handle);
+    cr_assert_gt(p.body_len, 0);
+    CTL(1, "cmd", "clear_log");
+    gw_stats_t before = stats_now(NULL, NULL);
+    spec_t desc = {.op = CQL_OP_PREPARE, .handle = p.handle};
+    res_t *ds = run_n(&desc, 10);
+    for (int i = 0; i < 10; i++) {
+        expect_ok(&ds[i], "describe");
+        cr_assert(ds[i].has_handle);
+        cr_assert_eq(memcmp(ds[i].handle, p.handle, GW_HANDLE_LEN), 0, "the same handle");
+        cr_assert_eq(ds[i].kind, CQL_RESULT_PREPARED);
+        cr_assert_eq(ds[i].body_len, p.body_len);
+        cr_assert_eq(memcmp(ds[i].body, p.body, p.body_len), 0, "the cached Prepared body");
+    }
+    free(ds);
+    gw_stats_t after = stats_now(NULL, NULL);
+    cr_assert_eq(log_count(srv.control, "PREPARE", ""), 0, "nothing sent to the nodes");
+    cr_assert_eq(after.prepares, before.prepares);
+    /* A describe ignores a keyspace it is given (the handle bound it). */
+    desc.keyspace = "system";
+    res_t k = run1(&desc);
+    expect_ok(&k, "describe with a keyspace");
+    cr_assert_eq(memcmp(k.handle, p.handle, GW_HANDLE_LEN), 0);
+    /* The handle executes from any requester with values bound by it. */
+    spec_t ex = {.op = CQL_OP_EXECUTE, .handle = p.handle, .has_value = true, .int_value = 1};
+    res_t e = run1(&ex);
+    expect_ok(&e, "execute");
+    cr_assert_eq(e.nrows, 1);
+    expect_quiet();
+}
+
+Test(gw_cluster, a_prepare_by_an_unknown_handle_is_answered_unprepared)
+{
+    wait_topology(3, 6, 5000);
+    uint8_t bogus[GW_HANDLE_LEN] = {7, 7, 7};
+    spec_t desc = {.op = CQL_OP_PREPARE, .handle = bogus};
+    res_t r = run1(&desc);
+    cr_assert_eq(r.err, 0);
+    cr_assert_eq(r.status, CQLMQ_EUNPREPARED);
+    cr_assert_str_eq(r.code, "unprepared");
+    cr_assert_not(r.has_handle);
+    /* neither query nor handle: malformed */
+    spec_t none = {.op = CQL_OP_PREPARE};
+    r = run1(&none);
+    cr_assert_eq(r.status, CQLMQ_EINVAL);
+    cr_assert_str_eq(r.code, "bad_request");
+    expect_quiet();
+}
+
+#define SEL2 "SELECT k FROM ks.t WHERE k = ?"
+
+Test(gw_cluster, an_evicted_handle_is_unprepared_and_waits_for_its_prepare_once_it_is_again)
+{
+    cqlmq_runtime_free(&rt); /* a gateway whose cache holds one statement */
+    gw_cluster_config_t cfg;
+    base_config(&cfg);
+    cfg.prepared_max = 1;
+    gw_start(&cfg);
+    wait_topology(3, 6, 5000);
+    make_table();
+    uint8_t h[GW_HANDLE_LEN];
+    prepare_sel(h);
+    spec_t p2 = {.op = CQL_OP_PREPARE, .query = SEL2};
+    res_t r = run1(&p2);
+    expect_ok(&r, "prepare another (evicts the first)");
+    spec_t desc = {.op = CQL_OP_PREPARE, .handle = h};
+    r = run1(&desc);
+    cr_assert_eq(r.status, CQLMQ_EUNPREPARED, "evicted: %s", r.code);
+    /* Prepared again, slowly: a describe arriving meanwhile waits for that
+     * PREPARE (one for both) and gets its metadata. */
+    CTL(1, "cmd", "clear_log");
+    CTL(5, "cmd", "fault", "action", "latency", "query", SEL, "ms", "#300", "opcode", "PREPARE");
+    job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_EXEC;
+    j.target = cluster;
+    j.n = 2;
+    mpk_wr_t pl[2];
+    res_t rs[2];
+    memset(rs, 0, sizeof rs);
+    spec_t p1 = {.op = CQL_OP_PREPARE, .query = SEL};
+    encode_exec(&pl[0], &p1); /* sent first: the cluster starts the PREPARE */
+    encode_exec(&pl[1], &desc);
+    j.payloads = pl;
+    j.res = rs;
+    uint64_t t0 = gw_now_ms();
+    run_job(&j, 2);
+    mpk_wr_close(&pl[0]);
+    mpk_wr_close(&pl[1]);
+    for (int i = 0; i < 2; i++) {
+        expect_ok(&rs[i], i ? "describe" : "prepare");
+        cr_assert(rs[i].has_handle);
+        cr_assert_eq(memcmp(rs[i].handle, h, GW_HANDLE_LEN), 0, "the handle is valid again");
+        cr_assert_eq(rs[i].kind, CQL_RESULT_PREPARED);
+    }
+    cr_assert_geq(rs[1].at_ms - t0, 250, "the describe waited for the PREPARE");
+    cr_assert_eq(log_count(srv.control, "PREPARE", SEL), 1, "one PREPARE for both");
     expect_quiet();
 }
 
