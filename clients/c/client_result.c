@@ -3,7 +3,9 @@
  * and is validated once, when it is built: the reply's fields have the
  * contract's types (the wire schemas of wire_msg.h decode them), columns are
  * [[name, type], ...], and rows are arrays of exactly one value per column,
- * each a complete msgpack value within the nesting bound. Everything later
+ * each a complete msgpack value within the nesting bound; the UDTs the
+ * column types name take their fields from the reply's `udts` (a UDT value's
+ * fields are then typed). Everything later
  * (rows, values, formatting) reads validated bytes, and still checks every
  * read, so a hostile reply is an error and never a crash.
  */
@@ -41,6 +43,158 @@ cql_type_t *cqlc_type_parse(const char *s, size_t n, cql_arena_t *a)
     return t;
 }
 
+/* ---- UDTs from a reply's `udts` map ------------------------------------ */
+
+/* Resolves UDT names met in type strings with the reply's `udts`
+ * ({name: [[field, type], ...]}, docs/protocol.md section 6): each entry's
+ * tree is built once (later uses share it), an entry met again while it is
+ * being built (a UDT that contains itself: a hostile map) or nested deeper
+ * than CQL_TYPE_MAX_DEPTH falls back to the field-less placeholder, and so
+ * does a name the map lacks or an entry that does not parse. Work and
+ * memory are linear in the map's size. Invariant: names, fields, trees and
+ * state have n entries, in the cols arena. */
+enum { UDT_NEW = 0, UDT_BUSY, UDT_DONE, UDT_BAD };
+typedef struct udt_resolver {
+    uint32_t n;          /* entries of the map */
+    char **names;        /* each key as cql_type_parse names it (unquoted) */
+    mpk_raw_t *fields;   /* each value: [[field, type], ...] */
+    cql_type_t **trees;  /* built trees (UDT_DONE) */
+    uint8_t *state;      /* UDT_* */
+    int depth;           /* entries being built, nested */
+} udt_resolver_t;
+
+/* key as the type string parser passes it: "Quoted ""x""" unquoted and
+ * unescaped, a plain name folded to lower case. NULL when out of memory. */
+static char *udt_key_name(cql_arena_t *a, mpk_str_t k)
+{
+    char *out = cql_arena_strndup(a, k.ptr, k.len);
+    if (out == NULL)
+        return NULL;
+    if (k.len >= 2 && k.ptr[0] == '"' && k.ptr[k.len - 1] == '"') {
+        size_t o = 0;
+        for (size_t i = 1; i + 1 < k.len; i++) {
+            out[o++] = k.ptr[i];
+            if (k.ptr[i] == '"' && k.ptr[i + 1] == '"' && i + 2 < k.len)
+                i++;
+        }
+        out[o] = '\0';
+    } else {
+        for (char *c = out; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+    }
+    return out;
+}
+
+/* Reads the map (a missing or broken one gives no entries: the types then
+ * fall back to placeholders, as before `udts` existed). */
+static int udt_resolver_init(udt_resolver_t *u, mpk_raw_t udts, cql_arena_t *a)
+{
+    mpk_rd_t r;
+    uint32_t n;
+    memset(u, 0, sizeof *u);
+    if (udts.ptr == NULL || udts.len == 0)
+        return 0;
+    mpk_rd_init(&r, udts.ptr, udts.len);
+    if (mpk_rd_map(&r, &n) != 0 || n == 0 || n > udts.len / 2)
+        return 0; /* an entry takes 2 bytes at least */
+    u->names = cql_arena_calloc(a, n, sizeof *u->names);
+    u->fields = cql_arena_calloc(a, n, sizeof *u->fields);
+    u->trees = cql_arena_calloc(a, n, sizeof *u->trees);
+    u->state = cql_arena_calloc(a, n, sizeof *u->state);
+    if (u->names == NULL || u->fields == NULL || u->trees == NULL || u->state == NULL)
+        return CQLMQ_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        mpk_str_t k;
+        mpk_raw_t v;
+        bool is_str = mpk_rd_str(&r, &k) == 0;
+        if ((!is_str && mpk_rd_skip(&r) != 0) || mpk_rd_raw(&r, &v) != 0)
+            break;
+        if (!is_str)
+            continue;
+        if ((u->names[u->n] = udt_key_name(a, k)) == NULL)
+            return CQLMQ_ENOMEM;
+        u->fields[u->n++] = v;
+    }
+    return 0;
+}
+
+static int udt_lookup(void *ud, const char *keyspace, const char *name, cql_arena_t *a,
+                      cql_type_t **out);
+
+/* Builds entry i's UDT node from its [[field, type], ...]. Returns 0,
+ * CQLMQ_EBADTYPE (not that shape, or a type that does not parse) or
+ * CQLMQ_ENOMEM. */
+static int udt_build(udt_resolver_t *u, uint32_t i, const char *keyspace, const char *name,
+                     cql_arena_t *a, cql_type_t **out)
+{
+    mpk_rd_t r;
+    uint32_t n;
+    int rc;
+    mpk_rd_init(&r, u->fields[i].ptr, u->fields[i].len);
+    if ((rc = mpk_rd_array(&r, &n)) != 0)
+        return rc;
+    if (n > u->fields[i].len / 3)
+        return CQLMQ_EBADTYPE; /* a field takes 3 bytes at least */
+    cql_type_t *t = cql_arena_calloc(a, 1, sizeof *t);
+    if (t == NULL)
+        return CQLMQ_ENOMEM;
+    t->kind = CQL_TYPE_UDT;
+    t->keyspace = cql_arena_strndup(a, keyspace, strlen(keyspace));
+    t->name = cql_arena_strndup(a, name, strlen(name));
+    t->nsub = n;
+    t->sub = cql_arena_calloc(a, n ? n : 1, sizeof *t->sub);
+    t->field_names = cql_arena_calloc(a, n ? n : 1, sizeof *t->field_names);
+    if (t->keyspace == NULL || t->name == NULL || t->sub == NULL || t->field_names == NULL)
+        return CQLMQ_ENOMEM;
+    for (uint32_t f = 0; f < n; f++) {
+        uint32_t m;
+        mpk_str_t fname, ftype;
+        if ((rc = mpk_rd_array(&r, &m)) != 0 || (m < 2 && (rc = CQLMQ_EBADTYPE) != 0) ||
+            (rc = mpk_rd_str(&r, &fname)) != 0 || (rc = mpk_rd_str(&r, &ftype)) != 0)
+            return rc;
+        for (uint32_t k = 2; k < m; k++)
+            if ((rc = mpk_rd_skip(&r)) != 0)
+                return rc;
+        if ((t->field_names[f] = cql_arena_strndup(a, fname.ptr, fname.len)) == NULL)
+            return CQLMQ_ENOMEM;
+        rc = cql_type_parse(ftype.ptr, ftype.len, a, keyspace, udt_lookup, u, &t->sub[f]);
+        if (rc != 0)
+            return rc == CQLMQ_ENOMEM ? rc : CQLMQ_EBADTYPE;
+    }
+    *out = t;
+    return 0;
+}
+
+static int udt_lookup(void *ud, const char *keyspace, const char *name, cql_arena_t *a,
+                      cql_type_t **out)
+{
+    udt_resolver_t *u = ud;
+    for (uint32_t i = 0; i < u->n; i++) {
+        if (strcmp(u->names[i], name) != 0)
+            continue;
+        if (u->state[i] == UDT_DONE) {
+            *out = u->trees[i];
+            return 0;
+        }
+        if (u->state[i] != UDT_NEW || u->depth >= CQL_TYPE_MAX_DEPTH)
+            break;
+        u->state[i] = UDT_BUSY;
+        u->depth++;
+        int rc = udt_build(u, i, keyspace, name, a, &u->trees[i]);
+        u->depth--;
+        if (rc == CQLMQ_ENOMEM)
+            return rc;
+        u->state[i] = rc == 0 ? UDT_DONE : UDT_BAD;
+        if (rc == 0) {
+            *out = u->trees[i];
+            return 0;
+        }
+        break;
+    }
+    return udt_placeholder(NULL, keyspace, name, a, out);
+}
+
 /* ---- columns --------------------------------------------------------- */
 
 cqlc_cols_t *cqlc_cols_ref(cqlc_cols_t *cols)
@@ -60,11 +214,12 @@ void cqlc_cols_unref(cqlc_cols_t **cp)
     free(cols);
 }
 
-int cqlc_cols_parse(mpk_raw_t raw, cqlc_cols_t **out)
+int cqlc_cols_parse(mpk_raw_t raw, mpk_raw_t udts, cqlc_cols_t **out)
 {
     mpk_rd_t r;
     uint32_t n;
     int rc;
+    udt_resolver_t res;
     *out = NULL;
     mpk_rd_init(&r, raw.ptr, raw.len);
     if ((rc = mpk_rd_array(&r, &n)) != 0)
@@ -74,7 +229,9 @@ int cqlc_cols_parse(mpk_raw_t raw, cqlc_cols_t **out)
         return CQLMQ_ENOMEM;
     cols->refs = 1;
     /* Bounded by the input: names and types are copies, trees O(length). */
-    cql_arena_init(&cols->arena, 64 * raw.len + 65536);
+    cql_arena_init(&cols->arena, 64 * (raw.len + udts.len) + 65536);
+    if ((rc = udt_resolver_init(&res, udts, &cols->arena)) != 0)
+        goto fail;
     cols->n = n;
     cols->names = cql_arena_calloc(&cols->arena, n + 1, sizeof(char *));
     cols->types = cql_arena_calloc(&cols->arena, n + 1, sizeof(char *));
@@ -103,9 +260,13 @@ int cqlc_cols_parse(mpk_raw_t raw, cqlc_cols_t **out)
             rc = CQLMQ_ENOMEM;
             goto fail;
         }
-        /* An unknown (newer) type string is no error: values are
-         * self-describing enough to read and print without it. */
-        cols->trees[i] = cqlc_type_parse(type.ptr, type.len, &cols->arena);
+        /* An unknown (newer) type string is no error, nor a type beyond
+         * the arena's bound: values are self-describing enough to read and
+         * print without it. UDTs get their fields from udts. */
+        cols->trees[i] = NULL;
+        if (cql_type_parse(type.ptr, type.len, &cols->arena, "", udt_lookup, &res,
+                           &cols->trees[i]) != 0)
+            cols->trees[i] = NULL;
     }
     *out = cols;
     return 0;
@@ -149,12 +310,12 @@ static int check_rows(cqlmq_result_t *res, mpk_raw_t raw, uint32_t ncols, char *
     return 0;
 }
 
-static int set_cols(cqlmq_result_t *res, bool has, mpk_raw_t raw, cqlc_cols_t **dst,
-                    const char *what, char *why, size_t cap)
+static int set_cols(cqlmq_result_t *res, bool has, mpk_raw_t raw, mpk_raw_t udts,
+                    cqlc_cols_t **dst, const char *what, char *why, size_t cap)
 {
     if (!has)
         return 0;
-    int rc = cqlc_cols_parse(raw, dst);
+    int rc = cqlc_cols_parse(raw, udts, dst);
     if (rc != 0)
         snprintf(why, cap, "%s: %s", what, cqlmq_strerror(rc));
     (void)res;
@@ -190,8 +351,9 @@ static int build(cqlmq_result_t *res, mpk_str_t op, cqlc_cols_t *stream_cols, ch
             snprintf(why, cap, "rows without columns");
             return CQLMQ_EMALFORMED;
         }
-        if ((rc = set_cols(res, MPK_HAS(&m, wire_result_rep, columns), m.columns, &res->cols,
-                           "columns", why, cap)) != 0)
+        mpk_raw_t udts = MPK_HAS(&m, wire_result_rep, udts) ? m.udts : (mpk_raw_t){NULL, 0};
+        if ((rc = set_cols(res, MPK_HAS(&m, wire_result_rep, columns), m.columns, udts,
+                           &res->cols, "columns", why, cap)) != 0)
             return rc;
         if (MPK_HAS(&m, wire_result_rep, paging_state))
             res->paging_state = m.paging_state;
@@ -204,7 +366,8 @@ static int build(cqlmq_result_t *res, mpk_str_t op, cqlc_cols_t *stream_cols, ch
         res->kind = CQLMQ_RESULT_ROWS;
         res->seq = m.seq;
         if (MPK_HAS(&m, wire_page_rep, columns)) {
-            if ((rc = set_cols(res, true, m.columns, &res->cols, "columns", why, cap)) != 0)
+            mpk_raw_t udts = MPK_HAS(&m, wire_page_rep, udts) ? m.udts : (mpk_raw_t){NULL, 0};
+            if ((rc = set_cols(res, true, m.columns, udts, &res->cols, "columns", why, cap)) != 0)
                 return rc;
         } else {
             res->cols = cqlc_cols_ref(stream_cols);
@@ -224,10 +387,11 @@ static int build(cqlmq_result_t *res, mpk_str_t op, cqlc_cols_t *stream_cols, ch
             return rc;
         res->kind = CQLMQ_RESULT_PREPARED;
         res->handle = m.handle;
-        if ((rc = set_cols(res, MPK_HAS(&m, wire_prepared_rep, params), m.params, &res->params,
-                           "params", why, cap)) != 0 ||
-            (rc = set_cols(res, MPK_HAS(&m, wire_prepared_rep, columns), m.columns, &res->cols,
-                           "columns", why, cap)) != 0)
+        mpk_raw_t udts = MPK_HAS(&m, wire_prepared_rep, udts) ? m.udts : (mpk_raw_t){NULL, 0};
+        if ((rc = set_cols(res, MPK_HAS(&m, wire_prepared_rep, params), m.params, udts,
+                           &res->params, "params", why, cap)) != 0 ||
+            (rc = set_cols(res, MPK_HAS(&m, wire_prepared_rep, columns), m.columns, udts,
+                           &res->cols, "columns", why, cap)) != 0)
             return rc;
     } else if (mpk_str_eq(op, "pong")) {
         wire_pong_rep_t m;

@@ -47,9 +47,11 @@ typedef struct cqlc_cols {
     cql_arena_t arena;    /* everything above */
 } cqlc_cols_t;
 
-/* Parses [[name, type], ...] (raw msgpack) into *out (refs 1). Returns 0,
- * CQLMQ_EBADTYPE (not that shape), a reader code, CQLMQ_ENOMEM. */
-int cqlc_cols_parse(mpk_raw_t raw, cqlc_cols_t **out);
+/* Parses [[name, type], ...] (raw msgpack) into *out (refs 1); the UDTs
+ * the types name get their fields from udts (the reply's `udts` map; len 0
+ * when absent; a broken one is ignored: UDTs then have no fields). Returns
+ * 0, CQLMQ_EBADTYPE (not that shape), a reader code, CQLMQ_ENOMEM. */
+int cqlc_cols_parse(mpk_raw_t raw, mpk_raw_t udts, cqlc_cols_t **out);
 cqlc_cols_t *cqlc_cols_ref(cqlc_cols_t *cols);
 void cqlc_cols_unref(cqlc_cols_t **cols);
 

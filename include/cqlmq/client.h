@@ -63,7 +63,10 @@
  * Values: rows hold msgpack values as the contract maps them (section 8).
  * cqlmq_value_t is a borrowed view of one of them plus its CQL type when
  * known; typed accessors read it, cqlmq_value_format() prints it as a CQL
- * literal (cqlsh style), and containers are walked with cqlmq_iter_t.
+ * literal (cqlsh style), and containers are walked with cqlmq_iter_t. The
+ * fields of a UDT value carry their types when the reply described the UDT
+ * in its `udts` map (section 6; cqlmq_result_get(r, "udts") gives the map
+ * itself); otherwise they are read by their msgpack form alone.
  */
 #ifndef CQLMQ_CLIENT_H
 #define CQLMQ_CLIENT_H

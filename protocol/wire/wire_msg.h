@@ -208,14 +208,16 @@ int wire_batch_next(wire_batch_iter_t *it, wire_batch_stmt_t *out);
     F(T, keyspace, STR, MPK_OPT) F(T, change, STR, MPK_OPT)               \
     F(T, target, STR, MPK_OPT) F(T, name, STR, MPK_OPT)                   \
     F(T, paging_state, BIN, MPK_OPT) F(T, warnings, RAW, MPK_OPT)         \
-    F(T, columns, RAW, MPK_OPT) F(T, rows, RAW, MPK_OPT)
+    F(T, columns, RAW, MPK_OPT) F(T, rows, RAW, MPK_OPT)                  \
+    F(T, udts, RAW, MPK_OPT) /* with columns that mention a UDT */
 #define WIRE_PREPARED_REP_FIELDS(F, T)                                    \
     WIRE_HEAD_FIELDS(F, T) F(T, handle, BIN, MPK_REQ)                     \
-    F(T, params, RAW, MPK_OPT) F(T, columns, RAW, MPK_OPT)
+    F(T, params, RAW, MPK_OPT) F(T, columns, RAW, MPK_OPT)                \
+    F(T, udts, RAW, MPK_OPT)
 #define WIRE_PAGE_REP_FIELDS(F, T)                                        \
     WIRE_HEAD_FIELDS(F, T) F(T, seq, UINT, MPK_REQ)                       \
     F(T, paging_state, BIN, MPK_OPT) F(T, columns, RAW, MPK_OPT)          \
-    F(T, rows, RAW, MPK_OPT)
+    F(T, rows, RAW, MPK_OPT) F(T, udts, RAW, MPK_OPT)
 #define WIRE_DONE_REP_FIELDS(F, T) \
     WIRE_HEAD_FIELDS(F, T) F(T, pages, UINT, MPK_REQ) F(T, rows, UINT, MPK_REQ)
 #define WIRE_PONG_REP_FIELDS(F, T) WIRE_HEAD_FIELDS(F, T)
@@ -273,9 +275,11 @@ int wire_reply_set_keyspace(mpk_wr_t *w, uint64_t id, cql_str_t keyspace,
                             const cql_string_list_t *warnings);
 int wire_reply_schema_change(mpk_wr_t *w, uint64_t id, const cql_schema_change_t *sc,
                              const cql_string_list_t *warnings);
-/* {op: prepared, id, handle, params: [[name, type]...], columns: [...]}.
- * result may be NULL or without specs (NO_METADATA): columns is then [].
- * Returns 0, CQLMQ_EINVAL (bind without specs) or a wire_columns_write code. */
+/* {op: prepared, id, handle, params: [[name, type]...], columns: [...],
+ * udts?}: udts (wire_udts_write) when a type of params or columns mentions
+ * a UDT. result may be NULL or without specs (NO_METADATA): columns is then
+ * []. Returns 0, CQLMQ_EINVAL (bind without specs) or a wire_columns_write /
+ * wire_udts_write code. */
 int wire_reply_prepared(mpk_wr_t *w, uint64_t id, mpk_bin_t handle, const cql_meta_t *bind,
                         const cql_meta_t *result);
 
@@ -283,7 +287,8 @@ int wire_reply_prepared(mpk_wr_t *w, uint64_t id, mpk_bin_t handle, const cql_me
 typedef struct wire_rows_reply {
     uint64_t id;
     uint64_t seq;                       /* page: its sequence number */
-    const cql_meta_t *columns;          /* write `columns` from it, or NULL (pages
+    const cql_meta_t *columns;          /* write `columns` (and `udts` when a type
+                                           mentions a UDT) from it, or NULL (pages
                                            after the first; a result always has it) */
     const cql_meta_t *types;            /* types of the cells (specs required) */
     cql_bytes_t paging_state;           /* len >= 0: written when this reply takes
@@ -294,7 +299,8 @@ typedef struct wire_rows_reply {
 
 /* Both write the rows the iterator yields within rr->cap (wire_rows_write;
  * *nrows gets their number) and leave the iterator on the first row not
- * sent. Returns 0 or a code of wire_rows_write / wire_columns_write. */
+ * sent. Returns 0 or a code of wire_rows_write / wire_columns_write /
+ * wire_udts_write. */
 int wire_reply_rows(mpk_wr_t *w, const wire_rows_reply_t *rr, cql_rows_iter_t *it,
                     uint32_t *nrows);
 int wire_reply_page(mpk_wr_t *w, const wire_rows_reply_t *rr, cql_rows_iter_t *it,

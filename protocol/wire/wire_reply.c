@@ -2,7 +2,7 @@
  * wire_reply: the reply encoders of the client contract (see wire_msg.h).
  *
  * Each reply's small fields go through its MPK_SCHEMA encoder; the bulky
- * ones (rows, columns, params, limits, details, warnings) are then appended
+ * ones (rows, columns, udts, params, limits, details, warnings) are then appended
  * to the same map with map_add(), which bumps the count in the map's
  * header. The schema encoder writes a fixmap (one header byte) for every
  * reply here, since none has more than 15 fields: the bump is one byte.
@@ -151,6 +151,11 @@ int wire_reply_prepared(mpk_wr_t *w, uint64_t id, mpk_bin_t handle, const cql_me
         map_add(w, start, "columns");
         rc = wire_columns_write(w, result);
     }
+    if (rc == 0 && (wire_meta_has_udt(bind) || wire_meta_has_udt(result))) {
+        const cql_meta_t *metas[2] = {bind, result};
+        map_add(w, start, "udts");
+        rc = wire_udts_write(w, metas, 2);
+    }
     return finish(w, start, rc);
 }
 
@@ -165,6 +170,11 @@ static int rows_reply(mpk_wr_t *w, size_t start, const wire_rows_reply_t *rr, cq
         map_add(w, start, "columns");
         if ((rc = wire_columns_write(w, rr->columns)) != 0)
             return finish(w, start, rc);
+        if (wire_meta_has_udt(rr->columns)) {
+            map_add(w, start, "udts");
+            if ((rc = wire_udts_write(w, &rr->columns, 1)) != 0)
+                return finish(w, start, rc);
+        }
     }
     map_add(w, start, "rows");
     if ((rc = wire_rows_write(w, it, rr->types, &rr->cap, nrows)) != 0)

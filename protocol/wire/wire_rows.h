@@ -3,6 +3,8 @@
  * rows) and `page` reply (docs/protocol.md sections 6 and 7).
  *
  *   columns  [[name, type-string], ...]        wire_columns_write
+ *   udts     {name: [[field, type-string], ...], ...}   wire_udts_write,
+ *            only when wire_meta_has_udt (a column type mentions a UDT)
  *   rows     [[v1, v2, ...], ...]              wire_rows_write
  *
  * wire_rows_write walks the codec's row iterator (cql_result.h) and stops at
@@ -15,6 +17,7 @@
 #ifndef WIRE_ROWS_H
 #define WIRE_ROWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +29,25 @@
  * CQLMQ_EINVAL (meta has no column specs: NO_METADATA), a code of
  * cql_type_format, or the writer's sticky error. */
 int wire_columns_write(mpk_wr_t *w, const cql_meta_t *meta);
+
+/* Whether a column type of meta mentions a user-defined type, at any
+ * depth. Cheap: native column types are one comparison each; only
+ * collections and tuples are walked. false for a meta without specs. */
+bool wire_meta_has_udt(const cql_meta_t *meta);
+
+/* Writes the `udts` map of docs/protocol.md section 6 for the column types
+ * of metas[0..n) (NULL entries and metas without specs are skipped): one
+ * entry per distinct UDT name, keyed by the name exactly as it appears in
+ * the type strings of wire_columns_write (double-quoted when not a plain
+ * lower-case identifier), whose value is the UDT's fields in order as
+ * [[field, type-string], ...]. Field types print as nested types do
+ * (collections and UDTs as frozen<...>). UDTs inside UDT fields are
+ * entries too, so every UDT name in the map's type strings is a key of it.
+ * The UDTs of one statement belong to one keyspace, so names are unique;
+ * should two differ under one name, the first met is written. Returns 0,
+ * CQLMQ_ELIMIT (a type nested too deeply), CQLMQ_ENOMEM, a code of
+ * cql_type_format, or the writer's sticky error. */
+int wire_udts_write(mpk_wr_t *w, const cql_meta_t *const *metas, size_t n);
 
 /* Caps of one call of wire_rows_write. */
 typedef struct wire_rows_cap {

@@ -292,7 +292,18 @@ static int body_scalar(cql_wr_t *w, const cql_type_t *t, const mpk_obj_t *o, wir
                 wire_diag_set(d, "timestamp nanoseconds %u above 999999999", (unsigned)nsec);
                 return CQLMQ_EBADTYPE;
             }
-            if (__builtin_mul_overflow(sec, 1000, &v) || __builtin_add_overflow(v, nsec / 1000000, &v)) {
+            /* ms = sec * 1000 + floor(nsec / 10^6). The seconds are the
+             * floor (a negative instant has negative seconds and positive
+             * nanoseconds), so near INT64_MIN ms sec * 1000 alone is below
+             * INT64_MIN: borrow one second, then add a negative remainder. */
+            int64_t ms_part = (int64_t)(nsec / 1000000);
+            if (sec < 0 && ms_part > 0) {
+                sec += 1;
+                ms_part -= 1000;
+            }
+            if (__builtin_mul_overflow(sec, 1000, &v) || __builtin_add_overflow(v, ms_part, &v)) {
+                if (ms_part < 0)
+                    sec -= 1; /* name the seconds the client sent */
                 wire_diag_set(d, "timestamp of %lld seconds is out of range", (long long)sec);
                 return CQLMQ_ERANGE;
             }

@@ -266,42 +266,12 @@ CQLMQ_MODES = ("params", "named", "prepared", "batch")
 # a fix makes the run fail until the entry is removed. Keys: "<test>[<id>]".
 KNOWN = {}
 
-_UDT_FIELDS_UNTYPED = (
-    "python client decoding (clients/python/cqlmq/_wire.py, _conv_of/converter): a UDT's "
-    "type string on the wire is only its name ('addr' / 'frozen<addr>'), without field types, so "
-    "the client cannot convert its fields: a tuple<double, double> field comes back as a list "
-    "([1.5, -2.5], driver (1.5, -2.5)) and a frozen<set<text>> field as a list (['a', 'b'] / [], "
-    "driver SortedSet). README 'Values' promises tuple and set. Needs the field types in the "
-    "column type (gateway/protocol) or another way for the client to learn them")
-for _cid in ("c_udt-full", "c_udt-empty_frozen_set_field", "c_ludt-udts"):
-    for _m in ("driver", "params", "named", "prepared", "batch"):
-        KNOWN["test_read_through_cqlmq_equals_driver[%s:%s]" % (_cid, _m)] = _UDT_FIELDS_UNTYPED
-KNOWN["test_column_type_strings_equal_driver_metadata[types.c_udt]"] = (
-    "type string of a top-level UDT column: cqlmq says 'addr', the driver's metadata "
-    "'frozen<addr>' (protocol/cql/cql_type.c format_type prints frozen<> around a UDT only when "
-    "nested; ROWS/PREPARED metadata do not say whether a top-level UDT is frozen, so the exact "
-    "string needs the schema; tuples are printed frozen<> at top level, UDTs are not)")
-KNOWN["test_column_type_strings_equal_driver_metadata[types.c_fset]"] = (
-    "type string of a top-level frozen collection: cqlmq says 'set<int>', the driver's metadata "
-    "'frozen<set<int>>' (protocol/cql/cql_type.c format_type; the CQL result metadata does not "
-    "carry top-level frozenness, so the exact string needs the schema)")
-for _ms in (-2**63, -2**63 + 807):
-    KNOWN["test_timestamps_beyond_datetime[cqlmq:%d]" % _ms] = (
-        "gateway (protocol/wire/wire_value_in.c, CQL_TYPE_TIMESTAMP, ext -1 branch): "
-        "__builtin_mul_overflow(sec, 1000) rejects sec = -9223372036854776 before adding the "
-        "nanoseconds, so ms -2^63 .. -2^63+807 (valid CQL timestamps; msgpack floor seconds + "
-        "positive nanoseconds) are answered 'invalid: timestamp of -9223372036854776 seconds is "
-        "out of range'; the driver writes them and cqlmq reads them fine")
+# Fixed: UDT fields typed through the reply's `udts` (docs/protocol.md
+# section 6), top-level frozen<> documented as not carried by the result
+# metadata (compared modulo it below), timestamps down to -2^63 ms accepted
+# by cqlmqd, and exact timestamps on the client's slow decoding path.
 
 SLOW_MS = [1709210096789, -62135596800000, 253402300799999, -62135596799999]
-for _ms in SLOW_MS[2:]:
-    KNOWN["test_timestamp_exact_on_the_slow_decoding_path[%d]" % _ms] = (
-        "python client decoding (clients/python/cqlmq/_wire.py, decode -> _fix_timestamps -> "
-        "_timestamp_of): when a reply cannot take the one-pass unpackb (a list or map as a map "
-        "key, an out-of-range timestamp), timestamps are converted with "
-        "msgpack.Timestamp.to_datetime(), which adds float seconds (msgpack 1.0.3): "
-        "9999-12-31T23:59:59.999 comes back as .998993, 0001-01-01T00:00:00.001 as .000999 "
-        "(exact on the fast path); build the datetime from seconds and nanoseconds as integers")
 
 
 def _params(test, items):
@@ -913,15 +883,37 @@ def type_strings(env):
     return out
 
 
+def _without_top_level_frozen(cql_type):
+    """The driver's schema type as cqlmq writes it from result metadata
+    (docs/protocol.md section 6): Cassandra's metadata does not carry a
+    top-level column's frozenness, so a top-level frozen collection or UDT
+    is written without frozen<> (frozen<set<int>> -> set<int>, frozen<addr>
+    -> addr); nested types and tuples keep it."""
+    t = parse_type(cql_type)
+    if t[0] == "frozen" and t[1][0][0] != "tuple":
+        assert cql_type.startswith("frozen<") and cql_type.endswith(">"), cql_type
+        return cql_type[len("frozen<"):-1]
+    return cql_type
+
+
+def test_top_level_frozen_is_stripped_only_where_the_metadata_lacks_it():
+    f = _without_top_level_frozen
+    assert f("frozen<addr>") == "addr" and f("frozen<set<int>>") == "set<int>"
+    assert f("frozen<tuple<int, text>>") == "frozen<tuple<int, text>>"
+    assert f("list<frozen<addr>>") == "list<frozen<addr>>" and f("int") == "int"
+
+
 @pytest.mark.parametrize("table,col", _params("test_column_type_strings_equal_driver_metadata", [
     ("%s.%s" % tc, tc[0], tc[1]) for tc in ALL_COLUMNS]))
 def test_column_type_strings_equal_driver_metadata(env, type_strings, table, col):
     """The column's type in a SELECT's result, in a prepared SELECT's
     columns and as the bind marker of `SET col = ?` equals the driver's
-    cql_type from cluster.metadata. The marker of a counter increment
-    (`SET c = c + ?`) is compared with what the driver's own prepare reports
-    for it (the node types it bigint)."""
-    want = env.cluster.metadata.keyspaces[KS].tables[table].columns[col].cql_type
+    cql_type from cluster.metadata, modulo a top-level frozen<> that the
+    result metadata does not carry (_without_top_level_frozen: c_udt,
+    c_fset). The marker of a counter increment (`SET c = c + ?`) is compared
+    with what the driver's own prepare reports for it (the node types it
+    bigint)."""
+    want = _without_top_level_frozen(env.cluster.metadata.keyspaces[KS].tables[table].columns[col].cql_type)
     got = dict(type_strings[(table, col)])
     if (table, col) == ("counters", "c"):
         ps = env.session.prepare("UPDATE %s.counters SET c = c + ? WHERE k = ?" % KS)
@@ -1121,12 +1113,45 @@ def test_wire_timestamp_and_date_and_udt_forms(data, wire):
     assert x == {"street": None, "num": None, "loc": None, "tags": None}
 
 
+def test_wire_udts_give_the_fields_the_driver_metadata_gives(env, wire):
+    """`udts` (docs/protocol.md section 6) in a result, a stream's first page
+    and a prepared reply: the UDT's fields and their types, as the driver's
+    cluster.metadata has them; no `udts` when no column has a UDT."""
+    ut = env.cluster.metadata.keyspaces[KS].user_types["addr"]
+    want = {"addr": [[f, t] for f, t in zip(ut.field_names, ut.field_types)]}
+    assert [tuple(x) for x in want["addr"]] == UDT_FIELDS
+    sel = "SELECT k, c_udt, c_ludt FROM %s.types WHERE k = -1" % KS
+    _, rep = wire.request({"op": "query", "cql": sel})
+    assert rep["op"] == "result" and rep["udts"] == want, rep
+    _, rep = wire.request({"op": "prepare", "cql": "UPDATE %s.types SET c_ludt = ? WHERE k = ?" % KS})
+    assert rep["op"] == "prepared" and rep["udts"] == want, rep
+    _, rep = wire.request({"op": "prepare", "cql": sel})
+    assert rep["udts"] == want, rep
+    _, rep = wire.request({"op": "query", "cql": "SELECT k, c_int, c_nested FROM %s.types WHERE k = -1" % KS})
+    assert rep["op"] == "result" and "udts" not in rep, rep
+    # a stream: udts on page 0 only
+    rid = wire.next_id
+    wire.next_id += 1
+    wire.sock.send(msgpack.packb({"op": "query", "id": rid, "cql": "SELECT k, c_udt FROM %s.types" % KS,
+                                  "stream": True, "credit": 8, "page_size": 50}, use_bin_type=True))
+    pages = []
+    while True:
+        assert wire.sock.poll(10000), "no reply from cqlmqd"
+        m = msgpack.unpackb(wire.sock.recv(), raw=False, strict_map_key=False, timestamp=0)
+        assert m["id"] == rid and m["op"] in ("page", "done"), m
+        if m["op"] == "done":
+            break
+        pages.append(m)
+        wire.sock.send(msgpack.packb({"op": "credit", "id": rid, "n": 1}))
+    assert len(pages) >= 2 and pages[0]["udts"] == want
+    assert all("udts" not in p and "columns" not in p for p in pages[1:])
+
+
 def test_streamed_rows_equal_single_reads(env, data):
     """The whole table streamed (pager actor, small pages, credit 2) gives
-    every row exactly as the single-row reads through cqlmq did. c_lkey
-    (lists as map keys) is streamed on its own: with it in a page, the
-    client takes its slow decoding path for the whole page, which loses
-    timestamp precision (test_timestamp_exact_on_the_slow_decoding_path)."""
+    every row exactly as the single-row reads through cqlmq did. Streamed
+    twice: with c_lkey (lists as map keys), which puts the client on its
+    slow decoding path for the whole page, and without it (the fast path)."""
     by_k = {d["k"]: d for d in data.values() if d["table"] == "types" and isinstance(d["cq"], dict)}
     cols = [c for c, _ in COLUMNS if c != "c_lkey"]
 
@@ -1138,7 +1163,7 @@ def test_streamed_rows_equal_single_reads(env, data):
                 got[row["k"]] = row
         return got
 
-    for cs in (cols, ["c_lkey"]):
+    for cs in (cols + ["c_lkey"], cols):
         got = env.run(stream(cs))
         assert set(by_k) <= set(got)
         for k, d in by_k.items():

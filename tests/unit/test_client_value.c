@@ -297,7 +297,7 @@ Test(client_value, pages_after_the_first_share_the_streams_columns)
     cqlmq_result_t *r = NULL;
     mpk_wr_init(&w);
     mpk_wr_array(&w, 1), col(&w, "k", "bigint");
-    cr_assert_eq(cqlc_cols_parse((mpk_raw_t){w.data, w.len}, &cols), 0);
+    cr_assert_eq(cqlc_cols_parse((mpk_raw_t){w.data, w.len}, (mpk_raw_t){NULL, 0}, &cols), 0);
     mpk_wr_reset(&w);
     head(&w, 5, "page"), mpk_wr_cstr(&w, "seq"), mpk_wr_uint(&w, 3);
     mpk_wr_cstr(&w, "paging_state"), mpk_wr_bin(&w, "ps", 2);
@@ -351,4 +351,132 @@ Test(client_value, reads_broken_values_as_errors_not_crashes)
     cr_assert_eq(cqlmq_value_int64(&v, &ms), CQLMQ_EBADTYPE);
     v = (cqlmq_value_t){NULL, 0, NULL};
     cr_assert_eq(cqlmq_value_int64(&v, &ms), CQLMQ_ENOTFOUND);
+}
+
+/* A rows result of columns (a addr, s set<frozen<addr>>) with the udts map
+ * written by put_udts (or none), one row of addr values. */
+static int udt_result(void (*put_udts)(mpk_wr_t *), cqlmq_result_t **r)
+{
+    mpk_wr_t w;
+    mpk_wr_init(&w);
+    head(&w, put_udts ? 6 : 5, "result");
+    mpk_wr_cstr(&w, "kind"), mpk_wr_cstr(&w, "rows");
+    mpk_wr_cstr(&w, "columns"), mpk_wr_array(&w, 2);
+    col(&w, "a", "addr"), col(&w, "s", "set<frozen<addr>>");
+    if (put_udts) {
+        mpk_wr_cstr(&w, "udts");
+        put_udts(&w);
+    }
+    mpk_wr_cstr(&w, "rows"), mpk_wr_array(&w, 1), mpk_wr_array(&w, 2);
+    for (int i = 0; i < 2; i++) {
+        if (i == 1)
+            mpk_wr_array(&w, 1);
+        mpk_wr_map(&w, 3);
+        mpk_wr_cstr(&w, "loc"), mpk_wr_array(&w, 2), mpk_wr_int(&w, 1), mpk_wr_int(&w, 2);
+        mpk_wr_cstr(&w, "tags"), mpk_wr_array(&w, 1), mpk_wr_cstr(&w, "t");
+        mpk_wr_cstr(&w, "home"), mpk_wr_map(&w, 1), mpk_wr_cstr(&w, "n"), mpk_wr_int(&w, 7);
+    }
+    int rc = build(&w, "result", NULL, r);
+    mpk_wr_close(&w);
+    return rc;
+}
+
+static void addr_udts(mpk_wr_t *w)
+{
+    mpk_wr_map(w, 2);
+    mpk_wr_cstr(w, "addr"), mpk_wr_array(w, 3);
+    col(w, "loc", "frozen<tuple<int, int>>"), col(w, "tags", "frozen<set<text>>");
+    col(w, "home", "frozen<place>");
+    mpk_wr_cstr(w, "place"), mpk_wr_array(w, 1), col(w, "n", "int");
+}
+
+static void cyclic_udts(mpk_wr_t *w)
+{
+    mpk_wr_map(w, 2);
+    mpk_wr_cstr(w, "addr"), mpk_wr_array(w, 2);
+    col(w, "home", "frozen<place>"), col(w, "tags", "frozen<set<text>>");
+    mpk_wr_cstr(w, "place"), mpk_wr_array(w, 1), col(w, "back", "frozen<list<frozen<addr>>>");
+}
+
+static void junk_udts(mpk_wr_t *w)
+{
+    mpk_wr_map(w, 3);
+    mpk_wr_int(w, 5), mpk_wr_cstr(w, "x");                   /* a key that is no str */
+    mpk_wr_cstr(w, "place"), mpk_wr_cstr(w, "not fields");
+    mpk_wr_cstr(w, "addr"), mpk_wr_array(w, 2);
+    col(w, "loc", "tuple<int"), mpk_wr_array(w, 1), mpk_wr_cstr(w, "tags");
+}
+
+static void fmt_col(const cqlmq_result_t *r, uint32_t c, const char *want)
+{
+    cqlmq_value_t v = value_of(r, c);
+    char buf[256];
+    cr_assert_gt(cqlmq_value_format(&v, buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, want);
+}
+
+Test(client_value, udt_fields_are_typed_by_the_udts_of_the_reply)
+{
+    cqlmq_result_t *r = NULL;
+    cr_assert_eq(udt_result(addr_udts, &r), 0);
+    cqlmq_value_t v = value_of(r, 0), key, val;
+    cqlmq_iter_t it;
+    cr_assert_eq(cqlmq_value_kind(&v), CQLMQ_K_UDT);
+    cr_assert_eq(cqlmq_value_iter(&v, &it), 0);
+    cqlmq_kind_t want[] = {CQLMQ_K_TUPLE, CQLMQ_K_SET, CQLMQ_K_UDT};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(cqlmq_iter_next_pair(&it, &key, &val), 1);
+        cr_assert_eq(cqlmq_value_kind(&val), want[i], "field %d", i);
+        cr_assert_not_null(val.type);
+    }
+    fmt_col(r, 0, "{loc: (1, 2), tags: {'t'}, home: {n: 7}}");
+    fmt_col(r, 1, "{{loc: (1, 2), tags: {'t'}, home: {n: 7}}}");
+    cqlmq_result_free(&r);
+
+    /* without udts (an older server): untyped fields, read as they come */
+    cr_assert_eq(udt_result(NULL, &r), 0);
+    fmt_col(r, 0, "{loc: [1, 2], tags: ['t'], home: {'n': 7}}");
+    cqlmq_result_free(&r);
+}
+
+Test(client_value, hostile_udts_maps_fall_back_to_untyped_fields)
+{
+    cqlmq_result_t *r = NULL;
+    /* a UDT that contains itself: resolved once, the inner use untyped */
+    cr_assert_eq(udt_result(cyclic_udts, &r), 0);
+    cqlmq_value_t v = value_of(r, 0), key, val;
+    cqlmq_iter_t it;
+    cr_assert_eq(cqlmq_value_iter(&v, &it), 0);
+    cr_assert_eq(cqlmq_iter_next_pair(&it, &key, &val), 1); /* loc: no such field */
+    cr_assert_null(val.type);
+    cr_assert_eq(cqlmq_iter_next_pair(&it, &key, &val), 1);
+    cr_assert_eq(cqlmq_value_kind(&val), CQLMQ_K_SET);
+    cqlmq_result_free(&r);
+    /* junk entries: ignored, the reply still reads */
+    cr_assert_eq(udt_result(junk_udts, &r), 0);
+    fmt_col(r, 0, "{loc: [1, 2], tags: ['t'], home: {'n': 7}}");
+    cqlmq_result_free(&r);
+}
+
+Test(client_value, prepared_params_and_columns_share_the_udts)
+{
+    mpk_wr_t w;
+    cqlmq_result_t *r = NULL;
+    mpk_wr_init(&w);
+    head(&w, 6, "prepared");
+    mpk_wr_cstr(&w, "handle"), mpk_wr_bin(&w, "h", 1);
+    mpk_wr_cstr(&w, "params"), mpk_wr_array(&w, 1), col(&w, "a", "frozen<addr>");
+    mpk_wr_cstr(&w, "columns"), mpk_wr_array(&w, 1), col(&w, "h", "frozen<place>");
+    mpk_wr_cstr(&w, "udts"), addr_udts(&w);
+    cr_assert_eq(build(&w, "prepared", NULL, &r), 0);
+    cr_assert_str_eq(cqlmq_result_param_type(r, 0), "frozen<addr>");
+    cr_assert_eq(r->params->trees[0]->kind, CQL_TYPE_UDT);
+    cr_assert_eq(r->params->trees[0]->nsub, 3, "addr's fields");
+    cr_assert_eq(r->params->trees[0]->sub[2]->nsub, 1, "place's field, nested");
+    cr_assert_eq(r->cols->trees[0]->nsub, 1, "place's field");
+    cqlmq_value_t u;
+    cr_assert_eq(cqlmq_result_get(r, "udts", &u), 0);
+    cr_assert_eq(cqlmq_value_kind(&u), CQLMQ_K_MAP);
+    cqlmq_result_free(&r);
+    mpk_wr_close(&w);
 }

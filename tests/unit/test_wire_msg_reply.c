@@ -233,6 +233,115 @@ Test(wire_reply, pages_carry_seq_and_paging_state_only_at_the_cassandra_page_end
     cql_wr_close(&cw);
 }
 
+/* The UDT addr (street text, tags frozen<set<text>>) of keyspace ks. */
+static int lookup_addr(void *ud, const char *ks, const char *name, cql_arena_t *a, cql_type_t **out)
+{
+    (void)ud;
+    (void)ks;
+    if (strcmp(name, "addr") != 0)
+        return CQLMQ_ENOTFOUND;
+    cql_type_t *t = cql_arena_calloc(a, 1, sizeof *t);
+    t->kind = CQL_TYPE_UDT;
+    t->keyspace = "ks";
+    t->name = "addr";
+    t->nsub = 2;
+    t->sub = cql_arena_calloc(a, 2, sizeof *t->sub);
+    t->field_names = cql_arena_calloc(a, 2, sizeof *t->field_names);
+    t->field_names[0] = "street";
+    t->field_names[1] = "tags";
+    cr_assert_eq(cql_type_parse("text", 4, a, NULL, NULL, NULL, &t->sub[0]), 0);
+    cr_assert_eq(cql_type_parse("set<text>", 9, a, NULL, NULL, NULL, &t->sub[1]), 0);
+    *out = t;
+    return 0;
+}
+
+static cql_meta_t meta_udt(int n, const char **names, const char **types)
+{
+    cql_meta_t m = {0};
+    m.ncols = n;
+    m.cols = cql_arena_calloc(&arena, (size_t)(n ? n : 1), sizeof *m.cols);
+    for (int i = 0; i < n; i++) {
+        m.cols[i].name = (cql_str_t){names[i], strlen(names[i])};
+        cr_assert_eq(cql_type_parse(types[i], strlen(types[i]), &arena, "ks", lookup_addr, NULL,
+                                    &m.cols[i].type), 0);
+    }
+    return m;
+}
+
+#define ADDR_UDTS "\xa4udts\x81\xa4" "addr\x92\x92\xa6street\xa4text\x92\xa4tags\xb1" "frozen<set<text>>"
+
+Test(wire_reply, columns_that_mention_a_udt_come_with_its_fields_in_udts)
+{
+    cql_meta_t m = meta_udt(2, (const char *[]){"k", "a"}, (const char *[]){"int", "list<frozen<addr>>"});
+    cql_wr_t cw;
+    cql_wr_init(&cw);
+    cql_result_rows_t rows = {.meta = m, .nrows = 0, .content = cw.data, .content_len = 0};
+    cql_rows_iter_t it;
+    cql_rows_iter_init(&it, &rows);
+    wire_rows_reply_t rr = {.id = 2, .columns = &m, .types = &m, .paging_state = {NULL, -1}};
+    uint32_t n;
+    cr_assert_eq(wire_reply_rows(&w, &rr, &it, &n), 0);
+    GOLDEN("\x86\xa2op\xa6result\xa2id\x02\xa4kind\xa4rows"
+           "\xa7" "columns\x92\x92\xa1k\xa3int\x92\xa1" "a\xb2list<frozen<addr>>"
+           ADDR_UDTS "\xa4rows\x90");
+    mpk_rd_t r = rd();
+    wire_result_rep_t res;
+    cr_assert_eq(wire_result_rep_decode(&r, &res), 0);
+    cr_assert(MPK_HAS(&res, wire_result_rep, udts));
+
+    /* a stream: udts with the columns of page 0, not after */
+    mpk_wr_reset(&w);
+    cql_rows_iter_init(&it, &rows);
+    rr.seq = 0;
+    cr_assert_eq(wire_reply_page(&w, &rr, &it, &n), 0);
+    r = rd();
+    wire_page_rep_t p;
+    cr_assert_eq(wire_page_rep_decode(&r, &p), 0);
+    cr_assert(MPK_HAS(&p, wire_page_rep, udts));
+    cr_assert_eq(p.udts.len, sizeof ADDR_UDTS - 1 - 5);
+    cr_assert_arr_eq(p.udts.ptr, ADDR_UDTS + 5, p.udts.len);
+    mpk_wr_reset(&w);
+    cql_rows_iter_init(&it, &rows);
+    rr.seq = 1;
+    rr.columns = NULL;
+    cr_assert_eq(wire_reply_page(&w, &rr, &it, &n), 0);
+    r = rd();
+    cr_assert_eq(wire_page_rep_decode(&r, &p), 0);
+    cr_assert_not(MPK_HAS(&p, wire_page_rep, udts));
+    cql_wr_close(&cw);
+}
+
+Test(wire_reply, prepared_udts_cover_bind_markers_and_columns)
+{
+    cql_meta_t bind = meta_udt(2, (const char *[]){"k", "a"}, (const char *[]){"int", "addr"});
+    cql_meta_t nometa = {.flags = CQL_MF_NO_METADATA};
+    cr_assert_eq(wire_reply_prepared(&w, 7, (mpk_bin_t){(const uint8_t *)"\x01", 1}, &bind, &nometa), 0);
+    GOLDEN("\x86\xa2op\xa8prepared\xa2id\x07\xa6handle\xc4\x01\x01"
+           "\xa6params\x92\x92\xa1k\xa3int\x92\xa1" "a\xa4" "addr"
+           "\xa7" "columns\x90" ADDR_UDTS);
+    /* from the result columns only; one entry for a UDT in both */
+    mpk_wr_reset(&w);
+    cql_meta_t plain = meta(1, (const char *[]){"k"}, (const char *[]){"int"});
+    cql_meta_t res = meta_udt(1, (const char *[]){"m"}, (const char *[]){"map<frozen<addr>, int>"});
+    cr_assert_eq(wire_reply_prepared(&w, 7, (mpk_bin_t){(const uint8_t *)"\x01", 1}, &plain, &res), 0);
+    mpk_rd_t r = rd();
+    wire_prepared_rep_t m;
+    cr_assert_eq(wire_prepared_rep_decode(&r, &m), 0);
+    cr_assert(MPK_HAS(&m, wire_prepared_rep, udts));
+    cr_assert_arr_eq(m.udts.ptr, ADDR_UDTS + 5, m.udts.len);
+    mpk_wr_reset(&w);
+    cr_assert_eq(wire_reply_prepared(&w, 7, (mpk_bin_t){(const uint8_t *)"\x01", 1}, &bind, &res), 0);
+    r = rd();
+    cr_assert_eq(wire_prepared_rep_decode(&r, &m), 0);
+    cr_assert_eq(m.udts.len, sizeof ADDR_UDTS - 1 - 5);
+    /* without a UDT: no udts */
+    mpk_wr_reset(&w);
+    cr_assert_eq(wire_reply_prepared(&w, 7, (mpk_bin_t){(const uint8_t *)"\x01", 1}, &plain, &nometa), 0);
+    r = rd();
+    cr_assert_eq(wire_prepared_rep_decode(&r, &m), 0);
+    cr_assert_not(MPK_HAS(&m, wire_prepared_rep, udts));
+}
+
 Test(wire_reply, a_bad_cell_undoes_the_whole_reply)
 {
     cql_meta_t m;

@@ -228,6 +228,71 @@ Test(wire_value_in, timestamps_accept_ext_minus_1_in_all_three_forms)
     cr_assert_eq(conv(ty("timestamp"), B(0xd5, 0xff, 0, 0), 4).rc, CQLMQ_EBADTYPE);
 }
 
+/* The 96-bit ext -1 of ms milliseconds as msgpack floor seconds and
+ * positive nanoseconds (what wire_value_to_mpk and the clients send). */
+static size_t ts96(uint8_t out[15], int64_t sec, uint32_t nsec)
+{
+    out[0] = 0xc7;
+    out[1] = 0x0c;
+    out[2] = 0xff;
+    cql_store_u32(out + 3, nsec);
+    cql_store_u64(out + 7, (uint64_t)sec);
+    return 15;
+}
+
+static void expect_ms(out_t o, int64_t ms)
+{
+    cr_assert_eq(o.rc, 0, "rc %s: %s", cqlmq_err_name(o.rc), o.d.msg);
+    cr_assert_eq(o.len, 8);
+    cr_assert_eq((int64_t)cql_load_u64(o.body), ms, "got %lld, want %lld",
+                 (long long)(int64_t)cql_load_u64(o.body), (long long)ms);
+}
+
+Test(wire_value_in, timestamps_reach_both_ends_of_int64_milliseconds_and_no_further)
+{
+    uint8_t b[15];
+    /* INT64_MIN ms = -9223372036854776 s + 192000000 ns (floor seconds) */
+    expect_ms(conv(ty("timestamp"), b, ts96(b, -9223372036854776LL, 192000000u)), INT64_MIN);
+    /* INT64_MIN + 807 ms: still below sec * 1000 alone */
+    expect_ms(conv(ty("timestamp"), b, ts96(b, -9223372036854776LL, 999000000u)), INT64_MIN + 807);
+    expect_ms(conv(ty("timestamp"), b, ts96(b, -9223372036854775LL, 0)), INT64_MIN + 808);
+    /* INT64_MAX ms = 9223372036854775 s + 807000000 ns */
+    expect_ms(conv(ty("timestamp"), b, ts96(b, 9223372036854775LL, 807000000u)), INT64_MAX);
+    /* a negative instant below a millisecond floors: -0.5 ms is -1 ms */
+    expect_ms(conv(ty("timestamp"), b, ts96(b, -1, 999500000u)), -1);
+    expect_ms(conv(ty("timestamp"), b, ts96(b, -1, 0)), -1000);
+
+    /* one millisecond beyond either end */
+    out_t o = conv(ty("timestamp"), b, ts96(b, -9223372036854776LL, 191000000u));
+    cr_assert_eq(o.rc, CQLMQ_ERANGE);
+    cr_assert(strstr(o.d.msg, "-9223372036854776 seconds") != NULL, "%s", o.d.msg);
+    cr_assert_eq(conv(ty("timestamp"), b, ts96(b, -9223372036854776LL, 0)).rc, CQLMQ_ERANGE);
+    cr_assert_eq(conv(ty("timestamp"), b, ts96(b, 9223372036854775LL, 808000000u)).rc, CQLMQ_ERANGE);
+    cr_assert_eq(conv(ty("timestamp"), b, ts96(b, 9223372036854776LL, 0)).rc, CQLMQ_ERANGE);
+    cr_assert_eq(conv(ty("timestamp"), b, ts96(b, INT64_MIN, 999999999u)).rc, CQLMQ_ERANGE);
+}
+
+Test(wire_value_in, timestamps_at_both_ends_round_trip_through_the_reply_form)
+{
+    static const int64_t cases[] = {INT64_MIN, INT64_MIN + 1, INT64_MIN + 807, INT64_MIN + 808,
+                                    -62135596800000LL, -1, 0, 1, 253402300799999LL, INT64_MAX};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t cell[8];
+        cql_store_u64(cell, (uint64_t)cases[i]);
+        mpk_wr_t w;
+        mpk_wr_init(&w);
+        cr_assert_eq(wire_value_to_mpk(&w, ty("timestamp"), (cql_bytes_t){cell, 8}), 0);
+        bool ext_m1 = (w.len == 6 && w.data[0] == 0xd6 && w.data[1] == 0xff) ||
+                      (w.len == 10 && w.data[0] == 0xd7 && w.data[1] == 0xff) ||
+                      (w.len == 15 && w.data[0] == 0xc7 && w.data[1] == 12 && w.data[2] == 0xff);
+        cr_assert(ext_m1, "case %zu: not a msgpack timestamp", i);
+        if (cases[i] < 0 || cases[i] > INT64_C(17179869183999))
+            cr_assert_eq(w.len, 15, "case %zu: the 96-bit form", i);
+        expect_ms(conv(ty("timestamp"), w.data, w.len), cases[i]);
+        mpk_wr_close(&w);
+    }
+}
+
 Test(wire_value_in, timestamps_accept_milliseconds_and_iso_8601)
 {
     EXPECT(conv(ty("timestamp"), B(0xcd, 0x05, 0xdc), 3), 0, 0, 0, 0, 0, 0, 0x05, 0xdc);

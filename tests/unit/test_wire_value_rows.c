@@ -299,3 +299,235 @@ Test(wire_rows, wide_rows_beyond_the_stack_bound_work)
     mpk_wr_close(&w);
     cql_wr_close(&cw);
 }
+
+/* ---- udts ------------------------------------------------------------ */
+
+/* A UDT node with the given fields (types already built). */
+static cql_type_t *udt(const char *name, size_t n, const char *const *fields, cql_type_t **types)
+{
+    cql_type_t *t = cql_arena_calloc(&arena, 1, sizeof *t);
+    t->kind = CQL_TYPE_UDT;
+    t->keyspace = "ks";
+    t->name = name;
+    t->nsub = n;
+    t->sub = cql_arena_calloc(&arena, n ? n : 1, sizeof *t->sub);
+    t->field_names = cql_arena_calloc(&arena, n ? n : 1, sizeof *t->field_names);
+    for (size_t i = 0; i < n; i++) {
+        t->sub[i] = types[i];
+        t->field_names[i] = (char *)fields[i];
+    }
+    return t;
+}
+
+/* A container of kind around the given sub-types. */
+static cql_type_t *coll(cql_type_kind_t kind, size_t n, cql_type_t **subs)
+{
+    cql_type_t *t = cql_arena_calloc(&arena, 1, sizeof *t);
+    t->kind = kind;
+    t->nsub = n;
+    t->sub = cql_arena_calloc(&arena, n, sizeof *t->sub);
+    memcpy(t->sub, subs, n * sizeof *subs);
+    return t;
+}
+
+/* t as Cassandra's result metadata carries it: written as an [option] and
+ * read back (so no frozen flag anywhere). */
+static cql_type_t *as_metadata(const cql_type_t *t)
+{
+    cql_wr_t cw;
+    cql_wr_init(&cw);
+    cql_type_write(&cw, t);
+    cr_assert_eq(cw.err, 0);
+    cql_rd_t r;
+    cql_rd_init(&r, cw.data, cw.len);
+    cql_type_t *out = NULL;
+    cr_assert_eq(cql_type_read(&r, &arena, &out), 0);
+    cql_wr_close(&cw);
+    return out;
+}
+
+static cql_meta_t meta_of(int n, const char *const *names, cql_type_t **types)
+{
+    cql_meta_t m = {0};
+    m.ncols = n;
+    m.cols = cql_arena_calloc(&arena, (size_t)n, sizeof *m.cols);
+    for (int i = 0; i < n; i++) {
+        m.cols[i].name = (cql_str_t){names[i], strlen(names[i])};
+        m.cols[i].type = as_metadata(types[i]);
+    }
+    return m;
+}
+
+/* msgpack (maps, arrays, strs only) as text: {"k": ["a", "b"]}. */
+static void dump(mpk_rd_t *r, char *buf, size_t cap, size_t *len)
+{
+    mpk_obj_t o;
+    cr_assert_eq(mpk_rd_any(r, &o), 0);
+#define PUT(...) (*len += (size_t)snprintf(buf + *len, cap - *len, __VA_ARGS__))
+    if (o.type == MPK_STR) {
+        PUT("\"%.*s\"", (int)o.v.str.len, o.v.str.ptr);
+    } else if (o.type == MPK_ARRAY || o.type == MPK_MAP) {
+        bool map = o.type == MPK_MAP;
+        PUT(map ? "{" : "[");
+        for (uint32_t i = 0; i < o.v.count; i++) {
+            if (i > 0)
+                PUT(", ");
+            dump(r, buf, cap, len);
+            if (map) {
+                PUT(": ");
+                dump(r, buf, cap, len);
+            }
+        }
+        PUT(map ? "}" : "]");
+    } else {
+        cr_assert_fail("unexpected msgpack type %d", (int)o.type);
+    }
+    cr_assert(*len < cap);
+#undef PUT
+}
+
+static const char *udts_text(const cql_meta_t *const *metas, size_t n)
+{
+    static char buf[2048];
+    mpk_wr_t w;
+    mpk_wr_init(&w);
+    cr_assert_eq(wire_udts_write(&w, metas, n), 0);
+    mpk_rd_t r;
+    mpk_rd_init(&r, w.data, w.len);
+    size_t len = 0;
+    dump(&r, buf, sizeof buf, &len);
+    cr_assert(mpk_rd_done(&r));
+    mpk_wr_close(&w);
+    return buf;
+}
+
+/* addr (street text, loc frozen<tuple<double, double>>, tags frozen<set<text>>)
+ * and person (name text, home frozen<addr>, past frozen<list<frozen<addr>>>). */
+static cql_type_t *addr_type(void)
+{
+    cql_type_t *d = cql_type_new(&arena, CQL_TYPE_DOUBLE);
+    cql_type_t *txt = cql_type_new(&arena, CQL_TYPE_VARCHAR);
+    cql_type_t *fields[] = {txt, coll(CQL_TYPE_TUPLE, 2, (cql_type_t *[]){d, d}),
+                            coll(CQL_TYPE_SET, 1, (cql_type_t *[]){txt})};
+    return udt("addr", 3, (const char *[]){"street", "loc", "tags"}, fields);
+}
+
+static cql_type_t *person_type(cql_type_t *addr)
+{
+    cql_type_t *fields[] = {cql_type_new(&arena, CQL_TYPE_VARCHAR), addr,
+                            coll(CQL_TYPE_LIST, 1, (cql_type_t *[]){addr})};
+    return udt("person", 3, (const char *[]){"name", "home", "past"}, fields);
+}
+
+Test(wire_rows, udts_map_every_udt_name_to_its_typed_fields_nested_ones_included)
+{
+    cql_type_t *addr = addr_type();
+    cql_type_t *person = person_type(addr);
+    cql_type_t *types[] = {cql_type_new(&arena, CQL_TYPE_INT),
+                           coll(CQL_TYPE_MAP, 2, (cql_type_t *[]){cql_type_new(&arena, CQL_TYPE_VARCHAR), person}),
+                           addr};
+    cql_meta_t m = meta_of(3, (const char *[]){"k", "people", "a"}, types);
+    cr_assert(wire_meta_has_udt(&m));
+    const cql_meta_t *metas[] = {&m};
+    cr_assert_str_eq(udts_text(metas, 1),
+                     "{\"person\": [[\"name\", \"text\"], [\"home\", \"frozen<addr>\"], "
+                     "[\"past\", \"frozen<list<frozen<addr>>>\"]], "
+                     "\"addr\": [[\"street\", \"text\"], [\"loc\", \"frozen<tuple<double, double>>\"], "
+                     "[\"tags\", \"frozen<set<text>>\"]]}");
+    /* the type strings of the columns name the same keys */
+    mpk_wr_t w;
+    mpk_wr_init(&w);
+    cr_assert_eq(wire_columns_write(&w, &m), 0);
+    mpk_rd_t r;
+    mpk_rd_init(&r, w.data, w.len);
+    char buf[512];
+    size_t len = 0;
+    dump(&r, buf, sizeof buf, &len);
+    cr_assert_str_eq(buf, "[[\"k\", \"int\"], [\"people\", \"map<text, frozen<person>>\"], [\"a\", \"addr\"]]");
+    mpk_wr_close(&w);
+}
+
+Test(wire_rows, udts_of_several_metadata_are_one_map_with_each_name_once)
+{
+    cql_type_t *addr = addr_type();
+    cql_meta_t bind = meta_of(2, (const char *[]){"a", "b"},
+                              (cql_type_t *[]){addr, coll(CQL_TYPE_SET, 1, (cql_type_t *[]){addr})});
+    cql_meta_t res = meta_of(1, (const char *[]){"p"}, (cql_type_t *[]){person_type(addr)});
+    const cql_meta_t *metas[] = {&bind, NULL, &res};
+    const char *s = udts_text(metas, 3);
+    cr_assert(strncmp(s, "{\"addr\": [[\"street\"", 18) == 0, "%s", s);
+    cr_assert(strstr(s, "\"person\": [[\"name\", \"text\"]") != NULL, "%s", s);
+    cr_assert_null(strstr(strstr(s, "\"addr\"") + 1, "\"addr\": "), "addr once: %s", s);
+    /* nothing to say: an empty map */
+    cql_meta_t plain = meta_of(1, (const char *[]){"k"}, (cql_type_t *[]){cql_type_new(&arena, CQL_TYPE_INT)});
+    const cql_meta_t *none[] = {&plain};
+    cr_assert_str_eq(udts_text(none, 1), "{}");
+}
+
+Test(wire_rows, udt_names_are_keyed_as_the_type_strings_print_them)
+{
+    cql_type_t *inner = udt("Inner Type", 1, (const char *[]){"X"},
+                            (cql_type_t *[]){cql_type_new(&arena, CQL_TYPE_INT)});
+    cql_type_t *outer = udt("Outer", 1, (const char *[]){"in"}, (cql_type_t *[]){inner});
+    cql_meta_t m = meta_of(1, (const char *[]){"c"},
+                           (cql_type_t *[]){coll(CQL_TYPE_LIST, 1, (cql_type_t *[]){outer})});
+    const cql_meta_t *metas[] = {&m};
+    cr_assert_str_eq(udts_text(metas, 1),
+                     "{\"\"Outer\"\": [[\"in\", \"frozen<\"Inner Type\">\"]], "
+                     "\"\"Inner Type\"\": [[\"X\", \"int\"]]}");
+}
+
+Test(wire_rows, only_metadata_with_a_udt_says_it_has_one)
+{
+    cql_meta_t m = meta3();
+    m.cols[2].type = ty("map<text, frozen<list<tuple<int, set<int>>>>>");
+    cr_assert_not(wire_meta_has_udt(&m));
+    cql_meta_t nometa = {.flags = CQL_MF_NO_METADATA, .ncols = 2};
+    cr_assert_not(wire_meta_has_udt(&nometa));
+    cr_assert_not(wire_meta_has_udt(NULL));
+    cql_type_t *tup = coll(CQL_TYPE_TUPLE, 2, (cql_type_t *[]){cql_type_new(&arena, CQL_TYPE_INT),
+                                                               coll(CQL_TYPE_LIST, 1, (cql_type_t *[]){addr_type()})});
+    m.cols[2].type = tup;
+    cr_assert(wire_meta_has_udt(&m));
+}
+
+Test(wire_rows, udts_nested_beyond_the_bound_are_refused)
+{
+    cql_type_t *t = addr_type();
+    for (int i = 0; i < 2 * CQL_TYPE_MAX_DEPTH + 1; i++)
+        t = coll(CQL_TYPE_LIST, 1, (cql_type_t *[]){t});
+    cql_meta_t m = {0};
+    m.ncols = 1;
+    m.cols = cql_arena_calloc(&arena, 1, sizeof *m.cols);
+    m.cols[0].type = t;
+    const cql_meta_t *metas[] = {&m};
+    mpk_wr_t w;
+    mpk_wr_init(&w);
+    cr_assert_eq(wire_udts_write(&w, metas, 1), CQLMQ_ELIMIT);
+    mpk_wr_close(&w);
+}
+
+Test(wire_rows, many_distinct_udts_outgrow_the_stack_set)
+{
+    enum { N = 40 };
+    cql_type_t *subs[N];
+    static char names[N][8];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "u%d", i);
+        subs[i] = udt(names[i], 1, (const char *[]){"f"}, (cql_type_t *[]){cql_type_new(&arena, CQL_TYPE_INT)});
+    }
+    cql_meta_t m = meta_of(1, (const char *[]){"c"}, (cql_type_t *[]){coll(CQL_TYPE_TUPLE, N, subs)});
+    const cql_meta_t *metas[] = {&m};
+    mpk_wr_t w;
+    mpk_wr_init(&w);
+    cr_assert_eq(wire_udts_write(&w, metas, 1), 0);
+    mpk_rd_t r;
+    mpk_rd_init(&r, w.data, w.len);
+    uint32_t n;
+    cr_assert_eq(mpk_rd_map(&r, &n), 0);
+    cr_assert_eq(n, N);
+    mpk_str_t k;
+    cr_assert_eq(mpk_rd_str(&r, &k), 0);
+    cr_assert(mpk_str_eq(k, "u0"));
+    mpk_wr_close(&w);
+}

@@ -32,6 +32,10 @@ One place for docs/protocol.md section 8 in Python:
 Inside set elements and map keys collections come back hashable: lists and
 tuples as tuples, sets as frozensets, maps and UDTs as FrozenDict.
 
+The fields of a UDT column are converted by their types from the reply's
+`udts` map (docs/protocol.md section 6): a tuple field becomes a tuple, a
+set field a set, and so on, in UDTs nested at any depth.
+
 Decoding is one msgpack.unpackb per reply (C speed, one ext_hook call per
 extension value), then a pass only over the columns whose type needs a
 Python-side change (sets, tuples, and collections of them): a page of plain
@@ -392,11 +396,13 @@ def _pairs_hook(pairs: list) -> dict:
 
 
 def _timestamp_of(ts: msgpack.Timestamp) -> Any:
+    # exact integers: Timestamp.to_datetime() adds float seconds, which is off
+    # by microseconds far from 1970 (9999-12-31T23:59:59.999 -> .998993)
+    sec, ns = ts.seconds, ts.nanoseconds
     try:
-        return ts.to_datetime()
-    except (OverflowError, ValueError, OSError):
-        ms = ts.seconds * 1000 + ts.nanoseconds // 1_000_000
-        return OutOfRangeTimestamp(ms)
+        return _EPOCH + _dt.timedelta(seconds=sec, microseconds=ns // 1000)
+    except (OverflowError, ValueError):
+        return OutOfRangeTimestamp(sec * 1000 + ns // 1_000_000)
 
 
 def _fix_timestamps(v: Any) -> Any:
@@ -509,15 +515,21 @@ _SCALARS = frozenset(
 )
 
 
-def _conv_of(t: tuple, frozen: bool) -> Conv:
+_NO_UDTS: dict = {}
+_MAX_UDT_NESTING = 32  # UDTs inside UDTs deeper than this are left as decoded
+
+
+def _conv_of(t: tuple, frozen: bool, udts: dict = _NO_UDTS, seen: frozenset = frozenset()) -> Conv:
     """A function turning a decoded non-null value of type t into its Python
     form, or None when msgpack's form is already it. frozen: the value is a
-    set element or a map key, so it must be hashable."""
+    set element or a map key, so it must be hashable. udts: the reply's UDT
+    definitions ({name: ((field, type), ...)}); seen: the UDTs being
+    expanded (a UDT that contains itself is left as decoded)."""
     name, args = t
     if name == "frozen" and len(args) == 1:
-        return _conv_of(args[0], frozen)
+        return _conv_of(args[0], frozen, udts, seen)
     if name == "list" and len(args) == 1:
-        c = _conv_of(args[0], frozen)
+        c = _conv_of(args[0], frozen, udts, seen)
         if frozen:
             if c is None:
                 return tuple
@@ -526,14 +538,14 @@ def _conv_of(t: tuple, frozen: bool) -> Conv:
             return None
         return lambda v: [None if x is None else c(x) for x in v]
     if name == "set" and len(args) == 1:
-        c = _conv_of(args[0], True)
+        c = _conv_of(args[0], True, udts, seen)
         mk = frozenset if frozen else set
         if c is None:
             return mk
         return lambda v: mk(None if x is None else c(x) for x in v)
     if name == "map" and len(args) == 2:
-        ck = _conv_of(args[0], True)
-        cv = _conv_of(args[1], frozen)
+        ck = _conv_of(args[0], True, udts, seen)
+        cv = _conv_of(args[1], frozen, udts, seen)
         if ck is None and cv is None:
             return FrozenDict if frozen else None
         ck = ck or _identity
@@ -541,37 +553,107 @@ def _conv_of(t: tuple, frozen: bool) -> Conv:
         mk = FrozenDict if frozen else dict
         return lambda v: mk((ck(k), None if x is None else cv(x)) for k, x in v.items())
     if name == "tuple" and args:
-        cs = [_conv_of(a, frozen) or _identity for a in args]
+        cs = [_conv_of(a, frozen, udts, seen) or _identity for a in args]
         n = len(cs)
 
         def tup(v, cs=cs, n=n):
             return tuple(None if x is None or i >= n else cs[i](x) for i, x in enumerate(v))
         return tup
     if name == "vector" and args:
-        c = _conv_of(args[0], frozen)
+        c = _conv_of(args[0], frozen, udts, seen)
         if frozen:
             return tuple if c is None else (lambda v: tuple(c(x) for x in v))
         return None if c is None else (lambda v: [c(x) for x in v])
-    if name in _SCALARS or not frozen:
+    if name in _SCALARS:
         return None
-    # a UDT named without its fields (or a type this client does not know):
-    # as decoded, made hashable where it has to be
+    if not args and name in udts and name not in seen and len(seen) < _MAX_UDT_NESTING:
+        return _udt_conv(udts[name], frozen, udts, seen | {name})
+    if not frozen:
+        return None
+    # a UDT the reply did not describe (or a type this client does not
+    # know): as decoded, made hashable where it has to be
     return _freeze
+
+
+def _udt_conv(fields: tuple, frozen: bool, udts: dict, seen: frozenset) -> Conv:
+    """A UDT value (a map of field name -> value) with each field converted
+    by its type from the reply's `udts`."""
+    convs = []
+    for f, ft in fields:
+        c = _conv_of(_parse_type(ft), frozen, udts, seen)
+        if c is not None:
+            convs.append((f, c))
+    if not convs:
+        return FrozenDict if frozen else None
+    if frozen:
+        def frozen_udt(v, convs=convs):
+            d = dict(v)
+            for f, c in convs:
+                x = d.get(f)
+                if x is not None:
+                    d[f] = c(x)
+            return FrozenDict(d)
+        return frozen_udt
+
+    def udt(v, convs=convs):
+        if type(v) is not dict:
+            v = dict(v)
+        for f, c in convs:
+            x = v.get(f)
+            if x is not None:
+                v[f] = c(x)
+        return v
+    return udt
 
 
 def _identity(v: Any) -> Any:
     return v
 
 
+def _udt_key(name: str) -> str:
+    """A UDT name as _parse_type names it (unquoted names fold to lower case)."""
+    name = name.strip()
+    return name if name[:1] == '"' else name.lower()
+
+
+def udts_of(v: Any) -> dict:
+    """The `udts` of a reply ({name: [[field, type], ...]}) ->
+    {name: [(field, type), ...]}; tolerant of junk (None: {})."""
+    out: dict = {}
+    if isinstance(v, dict):
+        for name, fields in v.items():
+            if not isinstance(name, str) or not isinstance(fields, (list, tuple)):
+                continue
+            out[_udt_key(name)] = [(str(f[0]), str(f[1])) for f in fields
+                                   if isinstance(f, (list, tuple)) and len(f) >= 2
+                                   and isinstance(f[0], str) and isinstance(f[1], str)]
+    return out
+
+
+def _udts_frozen(udts: Optional[dict]) -> tuple:
+    """A hashable form of udts_of()'s map (the converter cache's key)."""
+    if not udts:
+        return ()
+    return tuple(sorted((k, tuple(v)) for k, v in udts.items()))
+
+
 @functools.lru_cache(maxsize=1024)
-def converter(type_str: str) -> Conv:
-    """The conversion for a column of this CQL type (None: none needed)."""
-    return _conv_of(_parse_type(type_str), False)
+def _converter(type_str: str, udts: tuple) -> Conv:
+    return _conv_of(_parse_type(type_str), False, dict(udts) if udts else _NO_UDTS)
 
 
-def convert_rows(rows: list, columns: list) -> list:
-    """Applies the per-column conversions to decoded rows, in place."""
-    convs = [(i, c) for i, c in enumerate(converter(col[1]) for col in columns) if c is not None]
+def converter(type_str: str, udts: Optional[dict] = None) -> Conv:
+    """The conversion for a column of this CQL type (None: none needed).
+    udts (from udts_of) gives the fields of the UDTs the type names."""
+    return _converter(type_str, _udts_frozen(udts))
+
+
+def convert_rows(rows: list, columns: list, udts: Optional[dict] = None) -> list:
+    """Applies the per-column conversions to decoded rows, in place. udts:
+    the reply's UDT definitions (udts_of), for UDT fields."""
+    key = _udts_frozen(udts)
+    convs = [(i, c) for i, c in enumerate(_converter(col[1], key) for col in columns)
+             if c is not None]
     if not convs or not rows:
         return rows
     for r in rows:

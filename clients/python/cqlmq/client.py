@@ -162,13 +162,15 @@ class Client(Connection):
         if not isinstance(handle, bytes):
             raise ProtocolError("prepared reply without a handle")
         return PreparedStatement(handle, cql, ks, columns_of(reply.get("params")),
-                                 columns_of(reply.get("columns")))
+                                 columns_of(reply.get("columns")),
+                                 _wire.udts_of(reply.get("udts")))
 
     async def _reprepare(self, stmt: PreparedStatement) -> None:
         fresh = await self.prepare(stmt.cql, keyspace=stmt.keyspace)
         stmt.handle = fresh.handle
         stmt.params = fresh.params
         stmt.columns = fresh.columns
+        stmt.udts = fresh.udts
 
     async def _reprepare_in(self, msg: dict, stmt: Any, err: CqlmqError) -> None:
         if isinstance(stmt, PreparedStatement):
@@ -245,14 +247,16 @@ def _result_of(reply: dict, factory) -> Result:
         log.warning("cqlmq: Cassandra warning: %s", w)
     if kind == "rows":
         columns = columns_of(reply.get("columns"))
+        udts = _wire.udts_of(reply.get("udts"))
         rows = reply.get("rows") or []
         if not isinstance(rows, list):
             raise ProtocolError("result rows are not an array")
-        _wire.convert_rows(rows, columns)
+        _wire.convert_rows(rows, columns, udts)
         first = rows[0] if rows else None
         ps = reply.get("paging_state")
         return Result("rows", columns, make_rows(rows, [c.name for c in columns], factory),
-                      ps if isinstance(ps, bytes) else None, warnings, raw_first=first)
+                      ps if isinstance(ps, bytes) else None, warnings, raw_first=first,
+                      udts=udts)
     if kind in ("void", "set_keyspace", "schema_change"):
         return Result(kind, warnings=warnings, keyspace=reply.get("keyspace"),
                       change=reply.get("change"), target=reply.get("target"),

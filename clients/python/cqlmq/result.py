@@ -120,6 +120,8 @@ class Result:
     Iterating yields the rows. Attributes:
       kind          "rows", "void", "set_keyspace" or "schema_change"
       columns       [Column(name, type), ...] ("rows" only; else [])
+      udts          the user-defined types the column types name:
+                    {name: [(field, type), ...]} ({} when none)
       rows          the list of rows
       paging_state  bytes to pass back as execute(paging_state=...) for the
                     next page, or None when this was the last page
@@ -130,15 +132,17 @@ class Result:
     """
 
     __slots__ = ("kind", "columns", "rows", "paging_state", "warnings", "keyspace", "change",
-                 "target", "name", "_raw_first")
+                 "target", "name", "_raw_first", "udts")
 
     def __init__(self, kind: str = "void", columns: Optional[List[Column]] = None,
                  rows: Optional[list] = None, paging_state: Optional[bytes] = None,
                  warnings: Optional[List[str]] = None, keyspace: Optional[str] = None,
                  change: Optional[str] = None, target: Optional[str] = None,
-                 name: Optional[str] = None, raw_first: Optional[list] = None) -> None:
+                 name: Optional[str] = None, raw_first: Optional[list] = None,
+                 udts: Optional[dict] = None) -> None:
         self.kind = kind
         self.columns = columns or []
+        self.udts = udts or {}
         self.rows = rows if rows is not None else []
         self.paging_state = paging_state
         self.warnings = warnings or []
@@ -199,17 +203,20 @@ class PreparedStatement:
     cql       the statement text; keyspace: the keyspace it was prepared in
     params    [Column(name, type)] of the bind markers
     columns   [Column(name, type)] of the result (may be [] for writes)
+    udts      the user-defined types that params and columns name:
+              {name: [(field, type), ...]} ({} when none)
     """
 
-    __slots__ = ("handle", "cql", "keyspace", "params", "columns")
+    __slots__ = ("handle", "cql", "keyspace", "params", "columns", "udts")
 
     def __init__(self, handle: bytes, cql: str, keyspace: Optional[str], params: List[Column],
-                 columns: List[Column]) -> None:
+                 columns: List[Column], udts: Optional[dict] = None) -> None:
         self.handle = handle
         self.cql = cql
         self.keyspace = keyspace
         self.params = params
         self.columns = columns
+        self.udts = udts or {}
 
     def __repr__(self) -> str:
         return f"<PreparedStatement {self.cql!r} params={[p.name for p in self.params]}>"

@@ -60,7 +60,8 @@ class Page(list):
 class Stream:
     """Returned by Client.stream(); see the module documentation.
 
-    Attributes: columns ([Column], known after the first page), paging_state
+    Attributes: columns ([Column], known after the first page), udts (the
+    user-defined types they name, {name: [(field, type), ...]}), paging_state
     (resume point), page_count / row_count (consumed so far), done (the `done`
     reply's {pages, rows} once the stream ended normally), max_buffered (the
     most pages ever held here at once).
@@ -89,6 +90,7 @@ class Stream:
         self._pending_ps: Optional[bytes] = None
         self._rows_it: Any = None
         self.columns: list = []
+        self.udts: dict = {}
         self.paging_state: Optional[bytes] = msg.get("paging_state")
         self.page_count = 0
         self.row_count = 0
@@ -271,11 +273,12 @@ class Stream:
             cols = columns_of(msg.get("columns"))
             if cols or not self.columns:
                 self.columns = cols
+                self.udts = _wire.udts_of(msg.get("udts"))
         rows = msg.get("rows") or []
         if not isinstance(rows, list):
             self._end(send_cancel=True)
             raise ProtocolError("page rows are not an array")
-        _wire.convert_rows(rows, self.columns)
+        _wire.convert_rows(rows, self.columns, self.udts)
         ps = msg.get("paging_state")
         self._pending_ps = ps if isinstance(ps, bytes) else None
         self.page_count += 1

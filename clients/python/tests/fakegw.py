@@ -80,7 +80,7 @@ class FakeGateway:
         self.session_seq = 0
         self.handlers: dict = {}          # cql -> fn(req) -> reply | None
         self.prepared: dict = {}          # handle -> cql
-        self.prepared_meta: dict = {}     # cql -> (params, columns)
+        self.prepared_meta: dict = {}     # cql -> (params, columns[, udts])
         self.streams: dict = {}           # (peer, id) -> _Stream
         self.held: dict = {}              # (peer, id) -> request left unanswered
         self.requests: list = []
@@ -253,9 +253,11 @@ class FakeGateway:
             cql = req["cql"]
             handle = hashlib.sha256(cql.encode()).digest()[:16]
             self.prepared[handle] = cql
-            params, columns = self.prepared_meta.get(cql, ([], []))
-            self.reply(peer, rid, {"op": "prepared", "handle": handle, "params": params,
-                                   "columns": columns})
+            meta = self.prepared_meta.get(cql, ([], []))  # (params, columns[, udts])
+            rep = {"op": "prepared", "handle": handle, "params": meta[0], "columns": meta[1]}
+            if len(meta) > 2:
+                rep["udts"] = meta[2]
+            self.reply(peer, rid, rep)
         elif op == "execute":
             cql = self.prepared.get(req.get("handle"))
             if cql is None:

@@ -273,3 +273,26 @@ async def test_idle_client_pings_to_keep_its_lease(gw):
     async with cqlmq.connect(gw.endpoint):
         await asyncio.sleep(0.5)
     assert len(gw.ops("ping")) >= 2
+
+
+ADDR_UDTS = {"addr": [["street", "text"], ["loc", "frozen<tuple<double, double>>"],
+                      ["tags", "frozen<set<text>>"]]}
+
+
+async def test_udt_fields_are_typed_by_the_udts_of_the_reply(gw):
+    addr = {"street": "Main", "loc": [1.5, -2.5], "tags": ["a", "b"]}
+    gw.on("SELECT a FROM t", lambda req: {
+        "op": "result", "kind": "rows", "columns": [["a", "addr"], ["l", "list<frozen<addr>>"]],
+        "udts": ADDR_UDTS, "rows": [[dict(addr), [dict(addr, tags=None)]]]})
+    gw.prepared_meta["INSERT INTO t (k, a) VALUES (?, ?)"] = (
+        [["k", "int"], ["a", "frozen<addr>"]], [], ADDR_UDTS)
+    async with cqlmq.connect(gw.endpoint) as client:
+        r = await client.execute("SELECT a FROM t")
+        stmt = await client.prepare("INSERT INTO t (k, a) VALUES (?, ?)")
+    assert r.udts == {"addr": [("street", "text"), ("loc", "frozen<tuple<double, double>>"),
+                               ("tags", "frozen<set<text>>")]}
+    row = r.one()
+    assert row.a == {"street": "Main", "loc": (1.5, -2.5), "tags": {"a", "b"}}
+    assert type(row.a["loc"]) is tuple and type(row.a["tags"]) is set
+    assert row.l == [{"street": "Main", "loc": (1.5, -2.5), "tags": None}]
+    assert stmt.udts == r.udts and stmt.params[1].type == "frozen<addr>"

@@ -290,3 +290,19 @@ async def test_the_event_loop_never_stalls_while_200000_rows_stream(gw):
           f"{len(gaps)} ticks; client buffered at most {s.max_buffered} pages")
     assert worst < 0.100
     assert s.max_buffered <= 2
+
+
+async def test_udts_of_the_first_page_type_the_udt_fields_of_every_page(gw):
+    cols = [["k", "int"], ["a", "addr"]]
+    udts = {"addr": [["loc", "frozen<tuple<int, int>>"], ["tags", "frozen<set<int>>"]]}
+    gw.on("SELECT", lambda req: [
+        {"op": "page", "seq": 0, "columns": cols, "udts": udts,
+         "rows": [[0, {"loc": [0, 1], "tags": [1]}]]},
+        {"op": "page", "seq": 1, "rows": [[1, {"loc": [2, 3], "tags": []}]]},
+        {"op": "done", "pages": 2, "rows": 2},
+    ])
+    async with cqlmq.connect(gw.endpoint) as client:
+        async with client.stream("SELECT") as s:
+            got = [r async for r in s]
+    assert [r.a for r in got] == [{"loc": (0, 1), "tags": {1}}, {"loc": (2, 3), "tags": set()}]
+    assert s.udts == {"addr": [("loc", "frozen<tuple<int, int>>"), ("tags", "frozen<set<int>>")]}

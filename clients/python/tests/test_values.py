@@ -254,3 +254,129 @@ def test_every_type_round_trips():
 def test_public_names_are_exported():
     for name in ("UNSET", "EMPTY", "Duration", "OutOfRangeDate", "FrozenDict", "Column"):
         assert hasattr(cqlmq, name)
+
+
+# ---- UDT fields typed by the reply's `udts` ------------------------------
+
+ADDR = {"addr": [["street", "text"], ["loc", "frozen<tuple<double, double>>"],
+                 ["tags", "frozen<set<text>>"], ["seen", "timestamp"]],
+        "person": [["name", "text"], ["home", "frozen<addr>"],
+                   ["past", "frozen<list<frozen<addr>>>"], ["nick", "frozen<map<frozen<list<int>>, text>>"]]}
+
+
+def dec_udts(value, type_str, udts=ADDR):
+    """A value packed as the only cell of a one-row result with udts."""
+    reply = _wire.decode(msgpack.packb({"rows": [[value]], "udts": udts}, use_bin_type=True))
+    return _wire.convert_rows(reply["rows"], [["c", type_str]], _wire.udts_of(reply["udts"]))[0][0]
+
+
+def addr_wire(street="s", loc=(1.5, -2.5), tags=("a", "b"), seen=msgpack.Timestamp(0, 0)):
+    return {"street": street, "loc": None if loc is None else list(loc),
+            "tags": None if tags is None else list(tags), "seen": seen}
+
+
+def test_udt_fields_take_their_types_from_udts():
+    got = dec_udts(addr_wire(), "addr")
+    assert type(got) is dict
+    assert got == {"street": "s", "loc": (1.5, -2.5), "tags": {"a", "b"},
+                   "seen": dt.datetime(1970, 1, 1, tzinfo=UTC)}
+    assert type(got["loc"]) is tuple and type(got["tags"]) is set
+    # null fields stay None; an empty frozen set is an empty set
+    got = dec_udts(addr_wire(loc=None, tags=()), "frozen<addr>")
+    assert got["loc"] is None and got["tags"] == set() and type(got["tags"]) is set
+
+
+def test_udts_nested_in_collections_and_in_udts_are_converted():
+    a = addr_wire()
+    got = dec_udts([a, addr_wire(tags=None)], "list<frozen<addr>>")
+    assert [type(x["tags"]) for x in got] == [set, type(None)]
+    person = {"name": "p", "home": a, "past": [a], "nick": {}}
+    got = dec_udts({"k": person}, "map<text, frozen<person>>")
+    p = got["k"]
+    assert p["home"]["loc"] == (1.5, -2.5) and p["past"][0]["tags"] == {"a", "b"}
+    # a list as a map key inside a UDT takes the exact slow path
+    person["nick"] = {(1, 2): "x"}
+    raw = msgpack.packb({"rows": [[person]], "udts": ADDR}, use_bin_type=True)
+    reply = _wire.decode(raw)
+    p = _wire.convert_rows(reply["rows"], [["c", "frozen<person>"]], _wire.udts_of(reply["udts"]))[0][0]
+    assert p["nick"] == {(1, 2): "x"} and p["home"]["loc"] == (1.5, -2.5)
+
+
+def test_udts_inside_sets_and_map_keys_come_back_hashable_with_typed_fields():
+    got = dec_udts([addr_wire(seen=None)], "set<frozen<addr>>")
+    (x,) = got
+    assert type(x) is FrozenDict and x["loc"] == (1.5, -2.5) and x["tags"] == frozenset({"a", "b"})
+    assert type(x["tags"]) is frozenset
+    # a UDT as a map key (the slow path freezes it first)
+    key = addr_wire(seen=msgpack.Timestamp(-1, 999000000))
+    raw = msgpack.packb({"rows": [[[key, 1]]], "udts": ADDR}, use_bin_type=True)
+    raw = raw.replace(b"\x91\x91\x92", b"\x91\x91\x81", 1)  # cell [key, 1] -> {key: 1}
+    reply = _wire.decode(raw)
+    got = _wire.convert_rows(reply["rows"], [["c", "map<frozen<addr>, int>"]],
+                             _wire.udts_of(reply["udts"]))[0][0]
+    ((k, v),) = got.items()
+    assert v == 1 and type(k) is FrozenDict
+    assert k["loc"] == (1.5, -2.5) and type(k["tags"]) is frozenset
+    assert k["seen"] == dt.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    # a tuple of a UDT: fields typed too
+    got = dec_udts([addr_wire(seen=None), 1], "tuple<frozen<addr>, int>")
+    assert got == ({"street": "s", "loc": (1.5, -2.5), "tags": {"a", "b"}, "seen": None}, 1)
+
+
+def test_udts_without_definitions_or_with_junk_are_left_as_decoded():
+    # no udts: as before (lists stay lists)
+    got = dec_udts(addr_wire(), "addr", udts=None)
+    assert got["loc"] == [1.5, -2.5]
+    # junk entries are skipped, not fatal
+    junk = {"addr": [["street"], 5, ["loc", 7], ["tags", "frozen<set<text>>"]], 3: [], "x": "y"}
+    got = dec_udts(addr_wire(), "addr", udts=junk)
+    assert got["tags"] == {"a", "b"} and got["loc"] == [1.5, -2.5]
+    # a UDT that contains itself (a hostile map) does not loop
+    loop = {"a": [["me", "frozen<a>"], ["s", "frozen<set<int>>"]]}
+    got = dec_udts({"me": {"me": None, "s": [1]}, "s": [2]}, "a", udts=loop)
+    assert got["s"] == {2}
+
+
+def test_udt_names_match_the_type_strings_quoted_or_not():
+    udts = {'"MyType"': [["Loc", "frozen<tuple<int, int>>"]], "Plain": [["t", "tuple<int>"]]}
+    assert dec_udts({"Loc": [1, 2]}, 'frozen<"MyType">', udts) == {"Loc": (1, 2)}
+    assert dec_udts({"t": [1]}, "plain", udts) == {"t": (1,)}
+    assert _wire.udts_of(udts) == {'"MyType"': [("Loc", "frozen<tuple<int, int>>")],
+                                   "plain": [("t", "tuple<int>")]}
+
+
+# ---- timestamps on the slow decoding path ---------------------------------
+
+
+@pytest.mark.parametrize("when,ms", [
+    (dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), 253402300799999),
+    (dt.datetime(1, 1, 1, 0, 0, 0, 1000, tzinfo=UTC), -62135596799999),
+    (dt.datetime(1, 1, 1, tzinfo=UTC), -62135596800000),
+    (dt.datetime(2024, 2, 29, 12, 34, 56, 789000, tzinfo=UTC), 1709210096789),
+    (dt.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), -1),
+])
+def test_timestamps_are_exact_on_the_slow_decoding_path(when, ms):
+    ts = _wire._enc_timestamp_ms(ms)
+    # a list as a map key forces the slow path for the whole reply
+    raw = msgpack.packb({"rows": [[{(1,): "a"}, ts]]}, use_bin_type=True)
+    row = _wire.decode(raw)["rows"][0]
+    assert row[0] == {(1,): "a"}
+    assert row[1] == when and type(row[1]) is dt.datetime and row[1].tzinfo is not None
+    # the fast path agrees
+    assert _wire.decode(msgpack.packb({"rows": [[ts]]}))["rows"][0][0] == when
+
+
+def test_slow_path_timestamps_beyond_datetime_stay_exact_milliseconds():
+    for ms in (253402300800000, -62135596800001, -2**63, 2**63 - 1):
+        raw = msgpack.packb({"rows": [[{(1,): "a"}, _wire._enc_timestamp_ms(ms)]]}, use_bin_type=True)
+        got = _wire.decode(raw)["rows"][0][1]
+        assert type(got) is OutOfRangeTimestamp and got == ms
+
+
+def test_a_hostile_chain_of_udts_is_bounded():
+    udts = {"u%d" % i: [["f", "frozen<u%d>" % (i + 1)], ["s", "frozen<set<int>>"]] for i in range(5000)}
+    v = {"f": None, "s": [1]}
+    for _ in range(40):
+        v = {"f": v, "s": [1]}
+    got = dec_udts(v, "u0", udts)
+    assert got["s"] == {1} and got["f"]["s"] == {1}
