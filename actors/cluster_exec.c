@@ -579,10 +579,19 @@ void gwc_exec_on_request(cluster_t *c, const rt_msg_t *msg)
     if (!(msg->flags & RT_F_REQUEST) || msg->from == RT_ADDR_NONE)
         return; /* nobody to answer: not an exec we can accept */
     c->st.requests++;
+    /* The payload is kept for retries: copied once, decoded once, from the
+     * copy (ex borrows it; it becomes r->payload or is freed). */
+    uint8_t *copy = malloc(msg->len ? msg->len : 1);
+    if (copy == NULL) {
+        reject(c, msg, CQLMQ_EBUSY, NULL);
+        return;
+    }
+    memcpy(copy, msg->data, msg->len);
     gw_exec_t ex;
     mpk_rd_t rd;
-    mpk_rd_init(&rd, msg->data, msg->len);
+    mpk_rd_init(&rd, copy, msg->len);
     if (gw_exec_decode(&rd, &ex) != 0) {
+        free(copy);
         reject(c, msg, CQLMQ_EINVAL, "malformed exec");
         return;
     }
@@ -592,14 +601,17 @@ void gwc_exec_on_request(cluster_t *c, const rt_msg_t *msg)
               (ex.op == CQL_OP_EXECUTE && MPK_HAS(&ex, gw_exec, handle)) ||
               (ex.op == CQL_OP_BATCH && MPK_HAS(&ex, gw_exec, stmts));
     if (!ok || (MPK_HAS(&ex, gw_exec, keyspace) && ex.keyspace.len > GW_KS_NAME)) {
+        free(copy);
         reject(c, msg, CQLMQ_EINVAL, "exec: missing or invalid fields for its op");
         return;
     }
     if (c->user_live >= c->cfg.max_in_flight) {
+        free(copy);
         reject(c, msg, CQLMQ_EBUSY, "the gateway's in-flight bound is reached");
         return;
     }
     if (ex.deadline_ms <= gw_now_ms()) {
+        free(copy);
         reject(c, msg, CQLMQ_ETIMEOUT, "deadline passed on arrival");
         return;
     }
@@ -608,28 +620,26 @@ void gwc_exec_on_request(cluster_t *c, const rt_msg_t *msg)
             accept_prepare(c, msg, &ex);
         else
             accept_describe(c, msg, &ex);
+        free(copy);
         return;
     }
     if (ex.op == CQL_OP_EXECUTE && gw_pcache_get(&c->pcache, ex.handle.ptr, ex.handle.len) == NULL) {
+        free(copy);
         reject(c, msg, CQLMQ_EUNPREPARED,
                "unknown gateway handle (evicted or never prepared): prepare the statement again");
         return;
     }
     req_t *r = gwc_reqs_new(c, GW_KIND_USER);
-    uint8_t *copy = r != NULL ? malloc(msg->len ? msg->len : 1) : NULL;
-    if (copy == NULL) {
-        if (r != NULL)
-            gwc_reqs_free(c, r);
+    if (r == NULL) {
+        free(copy);
         reject(c, msg, CQLMQ_EBUSY, NULL);
         return;
     }
-    memcpy(copy, msg->data, msg->len);
     r->payload = copy;
     r->len = msg->len;
     r->from = msg->from;
     r->corr = msg->corr;
-    mpk_rd_init(&rd, r->payload, r->len);
-    (void)gw_exec_decode(&rd, &r->ex); /* decoded once above: cannot fail */
+    r->ex = ex; /* its slices point into copy, now r->payload */
     r->deadline = r->ex.deadline_ms;
     if (r->ex.op == CQL_OP_EXECUTE) {
         memcpy(r->handle, r->ex.handle.ptr, GW_HANDLE_LEN);

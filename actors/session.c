@@ -123,6 +123,9 @@ struct sess {
     size_t meta_next;       /* replacement cursor */
     lookup_t *lookups;      /* describes in flight (few: a short list) */
     cql_arena_t arena;      /* decoding results (reset per use) */
+    uint8_t *rx;            /* the current frame's copy, decoded once; a
+                               request that keeps its frame takes it */
+    size_t rx_cap;          /* bytes at rx; 0 when rx is NULL */
 };
 
 /* ---- id table ---- */
@@ -881,9 +884,43 @@ static void on_lookup(rt_actor_t *self, const rt_msg_t *reply, int err, void *ud
 
 /* ---- inbound requests ---- */
 
-/* Copies the frame into r and decodes it there (multi-step requests). */
-static bool keep_frame(sess_t *s, req_t *r, mpk_bin_t frame)
+/* A frame larger than this is not kept in s->rx once handled. */
+#define RX_KEEP_MAX 65536u
+
+/* Copies the frame into s->rx (grown as needed) and decodes it there, once:
+ * a request that keeps its frame then takes the buffer (keep_frame) instead
+ * of copying and decoding it again. Returns wire_req_decode's code, or
+ * CQLMQ_ENOMEM with q decoded from the borrowed frame instead. */
+static int decode_frame(sess_t *s, mpk_bin_t frame, wire_req_t *q, wire_diag_t *d, bool *in_rx)
 {
+    size_t need = frame.len ? frame.len : 1;
+    *in_rx = false;
+    if (s->rx_cap < need) {
+        free(s->rx);
+        s->rx_cap = 0;
+        if ((s->rx = malloc(need)) == NULL) {
+            int rc = wire_req_decode(frame.ptr, frame.len, &s->limits, q, d);
+            return rc != 0 ? rc : CQLMQ_ENOMEM;
+        }
+        s->rx_cap = need;
+    }
+    memcpy(s->rx, frame.ptr, frame.len);
+    *in_rx = true;
+    return wire_req_decode(s->rx, frame.len, &s->limits, q, d);
+}
+
+/* Gives r its frame (multi-step requests): the decoded copy in s->rx when
+ * there is one (q borrows it), else a fresh copy decoded again. */
+static bool keep_frame(sess_t *s, req_t *r, mpk_bin_t frame, const wire_req_t *q, bool in_rx)
+{
+    if (in_rx) {
+        r->frame = s->rx;
+        r->frame_len = frame.len;
+        r->q = *q;
+        s->rx = NULL;
+        s->rx_cap = 0;
+        return true;
+    }
     r->frame = malloc(frame.len ? frame.len : 1);
     if (r->frame == NULL)
         return false;
@@ -891,6 +928,19 @@ static bool keep_frame(sess_t *s, req_t *r, mpk_bin_t frame)
     r->frame_len = frame.len;
     return wire_req_decode(r->frame, r->frame_len, &s->limits, &r->q, NULL) == 0;
 }
+
+/* After a frame is handled: a large copy is not held on to. */
+static void rx_trim(sess_t *s)
+{
+    if (s->rx_cap > RX_KEEP_MAX) {
+        free(s->rx);
+        s->rx = NULL;
+        s->rx_cap = 0;
+    }
+}
+
+static void handle_req(sess_t *s, const gw_session_req_t *inp, const wire_req_t *qp,
+                       bool in_rx);
 
 static void on_req(rt_actor_t *self, const rt_msg_t *m)
 {
@@ -903,8 +953,20 @@ static void on_req(rt_actor_t *self, const rt_msg_t *m)
     wire_req_t q;
     wire_diag_t d;
     d.msg[0] = '\0';
-    if (wire_req_decode(in.frame.ptr, in.frame.len, &s->limits, &q, &d) != 0)
+    bool in_rx;
+    int rc = decode_frame(s, in.frame, &q, &d, &in_rx);
+    if (rc != 0 && rc != CQLMQ_ENOMEM)
         return; /* the front validated it */
+    handle_req(s, &in, &q, in_rx);
+    rx_trim(s);
+}
+
+/* One decoded request frame; q borrows s->rx when in_rx, else in->frame. */
+static void handle_req(sess_t *s, const gw_session_req_t *inp, const wire_req_t *qp, bool in_rx)
+{
+    rt_actor_t *self = s->self;
+    gw_session_req_t in = *inp;
+    wire_req_t q = *qp;
     req_t *r = req_find(s, q.id);
     switch (q.op) {
     case WIRE_OP_CREDIT:
@@ -970,7 +1032,7 @@ static void on_req(rt_actor_t *self, const rt_msg_t *m)
     }
     bool params = q.params.len > 0;
     if (params || q.op == WIRE_OP_BATCH) {
-        if (!keep_frame(s, r, in.frame)) {
+        if (!keep_frame(s, r, in.frame, &q, in_rx)) {
             fail_code(s, r, WIRE_ERR_INTERNAL, "out of memory");
             return;
         }
@@ -1102,6 +1164,7 @@ static void session_stop(rt_actor_t *self, int reason)
     for (size_t i = 0; i < META_CACHE; i++)
         free(s->metas[i]);
     free(s->buckets);
+    free(s->rx);
     cql_arena_close(&s->arena);
     free(s);
     rt_set_state(self, NULL);

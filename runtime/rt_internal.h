@@ -89,7 +89,8 @@ typedef struct rt_timer {
 typedef struct rt_pending {
     uv_timer_t h;            /* timeout; h.data = this */
     rt_actor_t *actor;
-    struct rt_pending *next; /* actor's list */
+    struct rt_pending *next; /* actor's list: the next older request */
+    struct rt_pending *prev; /* actor's list: the next newer request */
     uint64_t corr;
     rt_reply_cb cb;
     void *ud;
@@ -110,7 +111,9 @@ struct rt_actor {
     rt_addr_t *watchers;           /* who gets RT_MSG_DOWN */
     uint32_t nwatchers, capwatchers;
     rt_timer_t *timers;
-    rt_pending_t *pending;
+    rt_pending_t *pending;         /* requests in flight, newest first */
+    rt_pending_t *pending_tail;    /* the oldest: replies mostly come in
+                                      order, so their search starts here */
     uint64_t next_id;              /* timer ids and correlation ids */
 };
 
@@ -150,6 +153,8 @@ struct rt_loop {
     mpk_wr_t *out;           /* [nloops] outgoing frame per destination */
     zmq_msg_t *stalled;      /* [nloops] a frame a full pipe refused */
     bool *stalled_on;        /* [nloops] stalled[d] holds a frame */
+    size_t *out_hint;        /* [nloops] bytes of the last frame flushed to
+                                d: out[d] starts again with that much room */
     bool any_dirty;          /* some out[d] has records */
     bool retry_on;           /* retry timer armed */
     void **push;             /* [nloops] PUSH to each other loop's inbox */

@@ -112,6 +112,7 @@ static bool flush_one(rt_loop_t *loop, unsigned d)
     uint8_t *buf = mpk_wr_release(w, &len);
     if (buf == NULL)
         return true; /* cannot happen: rt_end_ clears errors */
+    loop->out_hint[d] = len;
     zmq_msg_t *m = &loop->stalled[d];
     if (zmq_msg_init_data(m, buf, len, mpk_free_cb, NULL) != 0) {
         free(buf);
@@ -299,7 +300,8 @@ int rt_loop_init(rt_loop_t *loop, cqlmq_runtime_t *rt, unsigned index)
     loop->stalled = calloc(n, sizeof *loop->stalled);
     loop->stalled_on = calloc(n, sizeof *loop->stalled_on);
     loop->push = calloc(n, sizeof *loop->push);
-    if (!loop->out || !loop->stalled || !loop->stalled_on || !loop->push)
+    loop->out_hint = calloc(n, sizeof *loop->out_hint);
+    if (!loop->out || !loop->stalled || !loop->stalled_on || !loop->push || !loop->out_hint)
         goto fail_mem;
     if (uv_loop_init(&loop->uv) != 0)
         goto fail_mem;
@@ -318,6 +320,7 @@ fail_mem:
     free(loop->stalled);
     free(loop->stalled_on);
     free(loop->push);
+    free(loop->out_hint);
     return CQLMQ_ENOMEM;
 }
 
@@ -383,6 +386,7 @@ void rt_loop_close(rt_loop_t *loop)
     free(loop->stalled);
     free(loop->stalled_on);
     free(loop->push);
+    free(loop->out_hint);
     free(loop->actors);
     free(loop->gens);
     free(loop->free_next);

@@ -116,7 +116,12 @@ mpk_wr_t *rt_begin_(rt_loop_t *loop, rt_addr_t from, rt_addr_t to, uint16_t type
     }
     mpk_wr_t *w = &loop->out[s->dst];
     s->off = w->len;
-    if (mpk_wr_reserve(w, RT_REC_SIZE) == 0)
+    /* A fresh frame gets the last one's size at once (capped): one
+     * allocation per frame rather than a chain of doubling reallocs. */
+    size_t room = RT_REC_SIZE;
+    if (w->cap == 0 && loop->out_hint[s->dst] > room)
+        room = loop->out_hint[s->dst] < RT_FLUSH_AT ? loop->out_hint[s->dst] : RT_FLUSH_AT;
+    if (mpk_wr_reserve(w, room) == 0)
         w->len += RT_REC_SIZE; /* the header is written by rt_end_ */
     return w;
 }

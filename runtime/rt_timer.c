@@ -132,12 +132,26 @@ mpk_wr_t *rt_request_begin(rt_actor_t *self, rt_addr_t to, uint16_t type)
     return rt_begin_(self->loop, self->addr, to, type, RT_F_REQUEST, ++self->next_id);
 }
 
+static void pending_remove(rt_actor_t *a, rt_pending_t *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        a->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    else
+        a->pending_tail = p->prev;
+    p->next = p->prev = NULL;
+}
+
+/* Replies mostly arrive in request order: searching from the oldest end
+ * finds one in a step or two however many requests are in flight. */
 static rt_pending_t *pending_unlink(rt_actor_t *a, uint64_t corr)
 {
-    for (rt_pending_t **pp = &a->pending; *pp != NULL; pp = &(*pp)->next) {
-        rt_pending_t *p = *pp;
+    for (rt_pending_t *p = a->pending_tail; p != NULL; p = p->prev) {
         if (p->corr == corr) {
-            *pp = p->next;
+            pending_remove(a, p);
             return p;
         }
     }
@@ -202,7 +216,12 @@ int rt_request_end(rt_actor_t *self, uint64_t timeout_ms, rt_reply_cb cb, void *
     p->corr = corr;
     p->cb = cb;
     p->ud = ud;
+    p->prev = NULL;
     p->next = self->pending;
+    if (self->pending != NULL)
+        self->pending->prev = p;
+    else
+        self->pending_tail = p;
     self->pending = p;
     uv_timer_start(&p->h, on_request_timeout, timeout_ms, 0);
     if (corr_out != NULL)
@@ -231,7 +250,7 @@ void rt_pending_cancel_all(rt_actor_t *a)
 {
     while (a->pending != NULL) {
         rt_pending_t *p = a->pending;
-        a->pending = p->next;
+        pending_remove(a, p);
         complete(a, p, NULL, CQLMQ_ECANCELLED);
     }
 }
