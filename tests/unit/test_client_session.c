@@ -156,9 +156,12 @@ Test(client_session, streams_grant_credit_as_the_consumer_advances)
     cqlmq_stream_totals(s, &tp, &tr);
     cr_assert_eq(tp, 10);
     cr_assert_eq(tr, 50);
-    /* One credit per consumed page while the stream ran, never beyond. */
+    /* One credit per consumed page, never beyond: 8 or 9 while the stream
+     * ran, and a 10th when the consumer moves past the last page before
+     * `done` has arrived (the client cannot know the stream ended; this
+     * happens under load). */
     cr_assert_geq(FAKE_GET(&fake, credit_total), 8);
-    cr_assert_leq(FAKE_GET(&fake, credit_total), 9);
+    cr_assert_leq(FAKE_GET(&fake, credit_total), 10);
     cr_assert_leq(FAKE_GET(&fake, max_outstanding), 2);
     const uint8_t *ps;
     size_t n;
