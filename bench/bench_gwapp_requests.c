@@ -70,6 +70,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_util.h"
 #include "cql_frame.h"
 #include "cql_msg.h"
 #include "cql_result.h"
@@ -83,46 +84,8 @@
 #define BATCH_MAX 4096  /* replies handled per read */
 #define WARMUP_OPS 3000
 
-static const char *const INSERT_CQL = "INSERT INTO bench.kv (k, v) VALUES (?, ?)";
-static const char *const SELECT_CQL = "SELECT v FROM bench.kv WHERE k = ?";
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_gwapp_requests: %s\n", what);
-    exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double clock_s(clockid_t cid)
-{
-    struct timespec ts;
-    if (clock_gettime(cid, &ts) != 0)
-        return 0;
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts the n latencies v (seconds); out[] = p50, p99, p99.9 in us. */
-static void percentiles_us(double *v, size_t n, double out[3])
-{
-    static const double q[3] = {0.50, 0.99, 0.999};
-    qsort(v, n, sizeof *v, cmp_double);
-    for (int i = 0; i < 3; i++) {
-        size_t k = (size_t)ceil(q[i] * (double)n);
-        out[i] = n ? v[k ? k - 1 : 0] * 1e6 : 0;
-    }
-}
+static const char *const INSERT_CQL = BENCH_INSERT_CQL;
+static const char *const SELECT_CQL = BENCH_SELECT_CQL;
 
 /* ---------------------------------------------------------------- */
 /* The CPU clocks of the three parties                              */
@@ -141,8 +104,8 @@ typedef struct cpu_sample {
 
 static cpu_sample_t cpu_read(const cpu_clocks_t *c)
 {
-    cpu_sample_t s = {clock_s(c->node_clk), c->has_gw ? clock_s(c->gw_clk) : 0,
-                      clock_s(CLOCK_PROCESS_CPUTIME_ID)};
+    cpu_sample_t s = {bench_clock_s(c->node_clk), c->has_gw ? bench_clock_s(c->gw_clk) : 0,
+                      bench_clock_s(CLOCK_PROCESS_CPUTIME_ID)};
     return s;
 }
 
@@ -190,125 +153,20 @@ static bool window_reply(window_t *w, int slot, double t)
 /* direct: CQL v4 over one TCP connection                           */
 
 typedef struct direct {
-    int fd;
-    cql_frame_decoder_t dec;
-    cql_wr_t w;
-    cql_arena_t arena;        /* result metadata of one reply */
-    uint8_t buf[1 << 16];
-    uint8_t ins[64], sel[64]; /* prepared ids */
-    size_t ins_len, sel_len;
+    bench_cql_t cql;   /* the connection, with both statements prepared */
+    cql_arena_t arena; /* result metadata of one reply */
 } direct_t;
-
-static void send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k <= 0)
-            die("send failed");
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-/* One synchronous request; returns a copy of the reply's body. */
-static uint8_t *direct_roundtrip(direct_t *d, const cql_msg_t *m, uint8_t *opcode, size_t *len)
-{
-    cql_wr_reset(&d->w);
-    if (cql_frame_write(&d->w, 4, 0, m))
-        die("encode");
-    send_all(d->fd, d->w.data, d->w.len);
-    for (;;) {
-        cql_frame_t f;
-        int rc = cql_frame_decoder_next(&d->dec, &f);
-        if (rc == 0) {
-            uint8_t *body = malloc(f.h.length + 1);
-            if (body == NULL)
-                die("out of memory");
-            if (f.h.length)
-                memcpy(body, f.body, f.h.length);
-            *opcode = f.h.opcode;
-            *len = f.h.length;
-            return body;
-        }
-        if (rc != CQLMQ_EAGAIN)
-            die("bad frame");
-        ssize_t k = recv(d->fd, d->buf, sizeof d->buf, 0);
-        if (k <= 0)
-            die("node connection lost");
-        cql_frame_decoder_feed(&d->dec, d->buf, (size_t)k);
-    }
-}
-
-static void direct_simple(direct_t *d, uint8_t op, const char *query, uint8_t want)
-{
-    cql_string_pair_t opt = {{"CQL_VERSION", 11}, {"3.0.0", 5}};
-    cql_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.opcode = op;
-    if (op == CQL_OP_STARTUP) {
-        m.u.startup.n = 1;
-        m.u.startup.items = &opt;
-    } else {
-        m.u.query.query = (cql_str_t){query, strlen(query)};
-        m.u.query.params.consistency = CQL_CL_LOCAL_ONE;
-    }
-    uint8_t got;
-    size_t len;
-    free(direct_roundtrip(d, &m, &got, &len));
-    if (got != want)
-        die(query ? query : "STARTUP failed");
-}
-
-static void direct_prepare(direct_t *d, const char *q, uint8_t *id, size_t *id_len)
-{
-    cql_msg_t m, r;
-    memset(&m, 0, sizeof m);
-    m.opcode = CQL_OP_PREPARE;
-    m.u.prepare = (cql_str_t){q, strlen(q)};
-    uint8_t op;
-    size_t len;
-    uint8_t *body = direct_roundtrip(d, &m, &op, &len);
-    cql_arena_t a;
-    cql_arena_init(&a, 0);
-    if (op != CQL_OP_RESULT || cql_msg_decode(4, op, 0, body, len, &a, &r) ||
-        r.u.result.kind != CQL_RESULT_PREPARED || r.u.result.u.prepared.id.len > 64)
-        die("prepare failed");
-    *id_len = (size_t)r.u.result.u.prepared.id.len;
-    memcpy(id, r.u.result.u.prepared.id.ptr, *id_len);
-    cql_arena_close(&a);
-    free(body);
-}
 
 /* Connects, creates the schema, prepares both statements. */
 static void direct_open(direct_t *d, int port)
 {
-    d->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(0x7F000001);
-    if (d->fd < 0 || connect(d->fd, (struct sockaddr *)&a, sizeof a))
-        die("cannot connect to the node");
-    int one = 1;
-    setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    cql_frame_decoder_init(&d->dec, 0);
-    cql_wr_init(&d->w);
+    bench_cql_open(&d->cql, port);
     cql_arena_init(&d->arena, 0);
-    direct_simple(d, CQL_OP_STARTUP, NULL, CQL_OP_READY);
-    direct_simple(d, CQL_OP_QUERY,
-                  "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = "
-                  "{'class': 'SimpleStrategy', 'replication_factor': 1}",
-                  CQL_OP_RESULT);
-    direct_simple(d, CQL_OP_QUERY,
-                  "CREATE TABLE IF NOT EXISTS bench.kv (k int PRIMARY KEY, v blob)",
-                  CQL_OP_RESULT);
-    direct_prepare(d, INSERT_CQL, d->ins, &d->ins_len);
-    direct_prepare(d, SELECT_CQL, d->sel, &d->sel_len);
 }
 
 static void direct_close(direct_t *d)
 {
-    close(d->fd);
-    cql_frame_decoder_close(&d->dec);
-    cql_wr_close(&d->w);
+    bench_cql_close(&d->cql);
     cql_arena_close(&d->arena);
 }
 
@@ -322,14 +180,14 @@ static void direct_put(direct_t *d, int16_t stream, bool insert, int32_t key)
     cql_msg_t m;
     memset(&m, 0, sizeof m);
     m.opcode = CQL_OP_EXECUTE;
-    m.u.execute.id = insert ? (cql_bytes_t){d->ins, (int32_t)d->ins_len}
-                            : (cql_bytes_t){d->sel, (int32_t)d->sel_len};
+    m.u.execute.id = insert ? (cql_bytes_t){d->cql.ins, (int32_t)d->cql.ins_len}
+                            : (cql_bytes_t){d->cql.sel, (int32_t)d->cql.sel_len};
     m.u.execute.params.consistency = CQL_CL_LOCAL_ONE; /* the gateway's default */
     m.u.execute.params.flags = CQL_QF_VALUES | CQL_QF_SKIP_METADATA;
     m.u.execute.params.nvalues = insert ? 2 : 1;
     m.u.execute.params.values = vals;
-    if (cql_frame_write(&d->w, 4, stream, &m))
-        die("encode execute");
+    if (cql_frame_write(&d->cql.w, 4, stream, &m))
+        bench_die("encode execute");
 }
 
 /* Rows in a RESULT body of kind Rows, or -1 (the metadata is read with
@@ -352,35 +210,35 @@ static int32_t rows_in(direct_t *d, const uint8_t *body, size_t len)
 static long direct_run(direct_t *d, window_t *w, bool insert)
 {
     long errors = 0;
-    cql_wr_reset(&d->w);
-    w->t0 = now_s();
+    cql_wr_reset(&d->cql.w);
+    w->t0 = bench_now_s();
     for (; w->sent < w->depth && w->sent < w->ops; w->sent++) {
         direct_put(d, (int16_t)w->sent, insert, w->sent % NKEYS);
         w->sent_at[w->sent] = w->t0;
     }
-    send_all(d->fd, d->w.data, d->w.len);
+    bench_send_all(d->cql.fd, d->cql.w.data, d->cql.w.len);
     while (w->done < w->sent) {
-        cql_wr_reset(&d->w);
-        ssize_t k = recv(d->fd, d->buf, sizeof d->buf, 0);
+        cql_wr_reset(&d->cql.w);
+        ssize_t k = recv(d->cql.fd, d->cql.buf, sizeof d->cql.buf, 0);
         if (k <= 0)
-            die("node connection lost");
-        double t = now_s();
-        cql_frame_decoder_feed(&d->dec, d->buf, (size_t)k);
+            bench_die("node connection lost");
+        double t = bench_now_s();
+        cql_frame_decoder_feed(&d->cql.dec, d->cql.buf, (size_t)k);
         cql_frame_t f;
         int rc;
-        while ((rc = cql_frame_decoder_next(&d->dec, &f)) == 0) {
+        while ((rc = cql_frame_decoder_next(&d->cql.dec, &f)) == 0) {
             if (f.h.opcode != CQL_OP_RESULT || (!insert && rows_in(d, f.body, f.h.length) != 1))
                 errors++;
             if (f.h.stream < 0 || f.h.stream >= w->depth)
-                die("reply on a stream id never used");
+                bench_die("reply on a stream id never used");
             int slot = f.h.stream;
             if (window_reply(w, slot, t))
                 direct_put(d, (int16_t)slot, insert, (w->sent - 1) % NKEYS);
         }
         if (rc != CQLMQ_EAGAIN)
-            die("bad frame from the node");
-        if (d->w.len)
-            send_all(d->fd, d->w.data, d->w.len);
+            bench_die("bad frame from the node");
+        if (d->cql.w.len)
+            bench_send_all(d->cql.fd, d->cql.w.data, d->cql.w.len);
     }
     return errors;
 }
@@ -409,7 +267,7 @@ typedef struct gw_reply {
 static void gw_send(gwc_t *g)
 {
     if (zmq_send(g->sock, g->w.data, g->w.len, 0) != (int)g->w.len)
-        die("zmq_send to cqlmqd failed");
+        bench_die("zmq_send to cqlmqd failed");
     mpk_wr_reset(&g->w);
 }
 
@@ -424,13 +282,13 @@ static void gw_parse(const void *p, size_t n, gw_reply_t *r)
     r->code[0] = '\0';
     mpk_rd_init(&rd, p, n);
     if (mpk_rd_map(&rd, &pairs) != 0)
-        die("reply from cqlmqd is not a map");
+        bench_die("reply from cqlmqd is not a map");
     for (uint32_t i = 0; i < pairs; i++) {
         mpk_str_t k, v;
         mpk_bin_t b;
         uint32_t cnt;
         if (mpk_rd_str(&rd, &k) != 0)
-            die("reply key");
+            bench_die("reply key");
         int rc = 0;
         if (mpk_str_eq(k, "op")) {
             rc = mpk_rd_str(&rd, &v);
@@ -451,7 +309,7 @@ static void gw_parse(const void *p, size_t n, gw_reply_t *r)
             rc = mpk_rd_skip(&rd);
         }
         if (rc != 0)
-            die("malformed reply from cqlmqd");
+            bench_die("malformed reply from cqlmqd");
     }
 }
 
@@ -465,7 +323,7 @@ static bool gw_recv(gwc_t *g, gw_reply_t *r, int flags)
         zmq_msg_close(&m);
         if (zmq_errno() == EAGAIN)
             return false;
-        die("zmq_msg_recv from cqlmqd failed");
+        bench_die("zmq_msg_recv from cqlmqd failed");
     }
     gw_parse(zmq_msg_data(&m), zmq_msg_size(&m), r);
     zmq_msg_close(&m);
@@ -476,7 +334,7 @@ static void gw_call(gwc_t *g, gw_reply_t *r)
 {
     gw_send(g);
     if (!gw_recv(g, r, 0))
-        die("no reply from cqlmqd within 10 s");
+        bench_die("no reply from cqlmqd within 10 s");
 }
 
 static void gw_query(gwc_t *g, const char *op, uint64_t id, const char *cql, gw_reply_t *r)
@@ -503,11 +361,11 @@ static void gw_open(gwc_t *g, const char *endpoint)
     zmq_setsockopt(g->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(g->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     if (zmq_connect(g->sock, endpoint) != 0)
-        die("zmq_connect to cqlmqd failed");
+        bench_die("zmq_connect to cqlmqd failed");
     mpk_wr_init(&g->w);
     g->batch = malloc(sizeof(gw_reply_t) * BATCH_MAX);
     if (g->batch == NULL)
-        die("out of memory");
+        bench_die("out of memory");
     gw_reply_t r;
     mpk_wr_map(&g->w, 3);
     mpk_wr_cstr(&g->w, "op");
@@ -518,23 +376,23 @@ static void gw_open(gwc_t *g, const char *endpoint)
     mpk_wr_uint(&g->w, 1);
     gw_call(g, &r);
     if (!r.ok)
-        die("hello refused by cqlmqd");
+        bench_die("hello refused by cqlmqd");
     for (int i = 0;; i++) {
         gw_query(g, "query", 2, "SELECT release_version FROM system.local", &r);
         if (r.ok)
             break;
         if (i > 250)
-            die("cqlmqd did not reach the node within 5 s");
+            bench_die("cqlmqd did not reach the node within 5 s");
         usleep(20000);
     }
     gw_query(g, "prepare", 3, INSERT_CQL, &r);
     if (!r.ok || r.handle_len == 0)
-        die("prepare through cqlmqd failed");
+        bench_die("prepare through cqlmqd failed");
     memcpy(g->ins, r.handle, r.handle_len);
     g->ins_len = r.handle_len;
     gw_query(g, "prepare", 4, SELECT_CQL, &r);
     if (!r.ok || r.handle_len == 0)
-        die("prepare through cqlmqd failed");
+        bench_die("prepare through cqlmqd failed");
     memcpy(g->sel, r.handle, r.handle_len);
     g->sel_len = r.handle_len;
 }
@@ -575,7 +433,7 @@ static long gw_run(gwc_t *g, window_t *w, bool insert, char *first_code, size_t 
 {
     gw_reply_t *rs = g->batch;
     long errors = 0;
-    w->t0 = now_s();
+    w->t0 = bench_now_s();
     for (; w->sent < w->depth && w->sent < w->ops; w->sent++) {
         w->sent_at[w->sent] = w->t0;
         gw_put(g, w->sent, insert, w->sent % NKEYS);
@@ -583,10 +441,10 @@ static long gw_run(gwc_t *g, window_t *w, bool insert, char *first_code, size_t 
     while (w->done < w->sent) {
         int n = 0;
         if (!gw_recv(g, &rs[n], 0))
-            die("no reply from cqlmqd within 10 s");
+            bench_die("no reply from cqlmqd within 10 s");
         for (n = 1; n < BATCH_MAX && gw_recv(g, &rs[n], ZMQ_DONTWAIT); n++)
             ;
-        double t = now_s();
+        double t = bench_now_s();
         for (int i = 0; i < n; i++) {
             const gw_reply_t *r = &rs[i];
             if (!r->ok || (!insert && r->nrows != 1)) {
@@ -594,7 +452,7 @@ static long gw_run(gwc_t *g, window_t *w, bool insert, char *first_code, size_t 
                     snprintf(first_code, code_len, "%s", r->ok ? "not one row" : r->code);
             }
             if (r->id < 1 || r->id > (uint64_t)w->depth)
-                die("reply with an id never used");
+                bench_die("reply with an id never used");
             int slot = (int)r->id - 1;
             if (window_reply(w, slot, t))
                 gw_put(g, slot, insert, (w->sent - 1) % NKEYS);
@@ -628,7 +486,7 @@ static void node_start(node_t *s)
     cfg.quiet = true;
     if (uv_loop_init(&s->loop) || node_cluster_new(&s->loop, &cfg, &s->cluster) ||
         node_cluster_start(s->cluster) || pthread_create(&s->thread, NULL, node_run, s))
-        die("cannot start the in-process node");
+        bench_die("cannot start the in-process node");
 }
 
 static void node_stop(node_t *s)
@@ -724,11 +582,11 @@ static void gw_spawn(gateway_t *g, const char *path, int port)
                     "--loops", "2", "--log-level", "info", NULL};
     int fds[2];
     if (pipe(fds) != 0)
-        die("pipe");
+        bench_die("pipe");
     pid_t parent = getpid();
     g->pid = fork();
     if (g->pid < 0)
-        die("fork");
+        bench_die("fork");
     if (g->pid == 0) { /* async-signal-safe calls only until exec */
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* no orphan if we die */
         if (getppid() != parent)
@@ -742,7 +600,7 @@ static void gw_spawn(gateway_t *g, const char *path, int port)
     close(fds[1]);
     g->err_fd = fds[0];
     fcntl(g->err_fd, F_SETFL, fcntl(g->err_fd, F_GETFL) | O_NONBLOCK);
-    double deadline = now_s() + 10;
+    double deadline = bench_now_s() + 10;
     while (!gw_drain_stderr(g)) {
         int status;
         if (waitpid(g->pid, &status, WNOHANG) == g->pid) {
@@ -751,8 +609,8 @@ static void gw_spawn(gateway_t *g, const char *path, int port)
                             "or --inproc\n", path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
             exit(1);
         }
-        if (now_s() > deadline)
-            die("cqlmqd printed no ready line within 10 s");
+        if (bench_now_s() > deadline)
+            bench_die("cqlmqd printed no ready line within 10 s");
         struct pollfd p = {g->err_fd, POLLIN, 0};
         poll(&p, 1, 100);
     }
@@ -806,7 +664,7 @@ static void gw_start_inproc(gateway_t *g, int port)
     o.contact_points = contacts;
     if (cqlmq_runtime_new(&ro, &g->rt) != 0 || cqlmq_gateway_start(g->rt, &o, &g->gw) != 0 ||
         cqlmq_runtime_start(g->rt) != 0)
-        die("cannot start the in-process gateway");
+        bench_die("cannot start the in-process gateway");
     snprintf(g->endpoint, sizeof g->endpoint, "%s", cqlmq_gateway_endpoint(g->gw, 0));
 }
 
@@ -838,7 +696,7 @@ static phase_t measure(bench_t *b, bool via_gw, bool insert, int depth, int ops,
         p.errors = gw_run(&b->gwc, &w, insert, b->gw_error, sizeof b->gw_error);
     else
         p.errors = direct_run(b->direct, &w, insert);
-    p.secs = now_s() - w.t0;
+    p.secs = bench_now_s() - w.t0;
     cpu_sample_t c1 = cpu_read(&b->clk);
     p.ops = w.done;
     double per = 1e6 / (double)w.done;
@@ -846,7 +704,7 @@ static phase_t measure(bench_t *b, bool via_gw, bool insert, int depth, int ops,
     p.gw_us = b->clk.has_gw ? (c1.gw - c0.gw) * per : -1;
     p.client_us = (c1.self - c0.self - (c1.node - c0.node)) * per;
     if (lat != NULL)
-        percentiles_us(lat, (size_t)w.done, p.pct);
+        bench_percentiles_us(lat, (size_t)w.done, p.pct);
     if (b->gw.pid > 0)
         gw_drain_stderr(&b->gw);
     return p;
@@ -1029,13 +887,13 @@ int main(int argc, char **argv)
     node_t node;
     node_start(&node);
     if (pthread_getcpuclockid(node.thread, &b.clk.node_clk) != 0)
-        die("no CPU clock for the node thread");
+        bench_die("no CPU clock for the node thread");
     int port = node_cluster_port(node.cluster);
     b.direct = calloc(1, sizeof *b.direct);
     b.lat = malloc(sizeof(double) * (size_t)(b.ops > NKEYS ? b.ops : NKEYS));
     b.sent_at = malloc(sizeof(double) * MAX_DEPTH);
     if (b.direct == NULL || b.lat == NULL || b.sent_at == NULL)
-        die("out of memory");
+        bench_die("out of memory");
     direct_open(b.direct, port);
     double cap = b.cap_s;
     b.cap_s = 60;
@@ -1049,7 +907,7 @@ int main(int argc, char **argv)
         find_cqlmqd(cqlmqd_arg, path, sizeof path);
         gw_spawn(&b.gw, path, port);
         if (clock_getcpuclockid(b.gw.pid, &b.clk.gw_clk) != 0)
-            die("no CPU clock for the cqlmqd process");
+            bench_die("no CPU clock for the cqlmqd process");
         b.clk.has_gw = true;
     }
     gw_open(&b.gwc, b.gw.endpoint);

@@ -34,6 +34,8 @@
 #include "cql_msg.h"
 #include "node_server.h"
 
+#include "bench_util.h"
+
 typedef struct srv {
     uv_loop_t loop;
     node_cluster_t *cluster;
@@ -47,13 +49,6 @@ static void *srv_run(void *arg)
     return NULL;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double thread_cpu_s(pthread_t t)
 {
     clockid_t cid;
@@ -61,41 +56,6 @@ static double thread_cpu_s(pthread_t t)
     if (pthread_getcpuclockid(t, &cid) || clock_gettime(cid, &ts))
         return 0;
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_node_points: %s\n", what);
-    exit(1);
-}
-
-static void send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k <= 0)
-            die("send failed");
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts the n latencies v (seconds) and stores p50, p99, p99.9 (nearest
- * rank) in out[], in microseconds. */
-static void percentiles_us(double *v, size_t n, double out[3])
-{
-    static const double q[3] = {0.50, 0.99, 0.999};
-    qsort(v, n, sizeof *v, cmp_double);
-    for (int i = 0; i < 3; i++) {
-        size_t k = (size_t)ceil(q[i] * (double)n);
-        out[i] = v[k ? k - 1 : 0] * 1e6;
-    }
 }
 
 /* One --json line; pct (p50, p99, p99.9 in us) may be NULL; errors < 0
@@ -115,110 +75,28 @@ static void json_line(const char *group, const char *name, double value, const c
     printf(",\"maxrss_kb\":%ld}\n", ru.ru_maxrss);
 }
 
-/* Reads frames until `want` replies arrived; calls on_reply for each. */
 typedef struct client {
-    int fd;
-    cql_frame_decoder_t dec;
-    uint8_t buf[1 << 16];
-    long errors;
+    bench_cql_t cql; /* the connection (bench_util.h) */
+    long errors;     /* replies that were not RESULT */
 } client_t;
 
 /* Reads at least one chunk and returns the number of frames yielded into
  * streams[] (their opcodes into ops[]). */
 static int read_some(client_t *c, int16_t *streams, uint8_t *ops, int max)
 {
-    ssize_t k = recv(c->fd, c->buf, sizeof c->buf, 0);
-    if (k <= 0)
-        die("connection lost");
-    cql_frame_decoder_feed(&c->dec, c->buf, (size_t)k);
+    bench_cql_recv(&c->cql);
     int n = 0;
     cql_frame_t f;
     int rc;
-    while ((rc = cql_frame_decoder_next(&c->dec, &f)) == 0) {
+    while ((rc = cql_frame_decoder_next(&c->cql.dec, &f)) == 0) {
         if (n >= max)
-            die("too many replies");
+            bench_die("too many replies");
         streams[n] = f.h.stream;
         ops[n++] = f.h.opcode;
     }
     if (rc != CQLMQ_EAGAIN)
-        die("bad frame from the server");
+        bench_die("bad frame from the server");
     return n;
-}
-
-/* One synchronous request; returns the decoded body copy (freed by caller). */
-static uint8_t *roundtrip(client_t *c, const cql_msg_t *m, uint8_t *opcode, size_t *len)
-{
-    cql_wr_t w;
-    cql_wr_init(&w);
-    if (cql_frame_write(&w, 4, 0, m))
-        die("encode");
-    send_all(c->fd, w.data, w.len);
-    cql_wr_close(&w);
-    for (;;) {
-        ssize_t k = recv(c->fd, c->buf, sizeof c->buf, 0);
-        if (k <= 0)
-            die("connection lost");
-        cql_frame_decoder_feed(&c->dec, c->buf, (size_t)k);
-        cql_frame_t f;
-        int rc = cql_frame_decoder_next(&c->dec, &f);
-        if (rc == CQLMQ_EAGAIN)
-            continue;
-        if (rc)
-            die("bad frame");
-        uint8_t *body = malloc(f.h.length + 1);
-        if (f.h.length) /* READY has no body (f.body may be NULL) */
-            memcpy(body, f.body, f.h.length);
-        *opcode = f.h.opcode;
-        *len = f.h.length;
-        if (cql_frame_decoder_next(&c->dec, &f) != CQLMQ_EAGAIN)
-            die("unexpected extra frame");
-        return body;
-    }
-}
-
-static void simple(client_t *c, uint8_t op, const char *query, uint8_t want)
-{
-    cql_string_pair_t opt = {{"CQL_VERSION", 11}, {"3.0.0", 5}};
-    cql_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.opcode = op;
-    if (op == CQL_OP_STARTUP) {
-        m.u.startup.n = 1;
-        m.u.startup.items = &opt;
-    } else if (op == CQL_OP_QUERY) {
-        m.u.query.query = (cql_str_t){query, strlen(query)};
-        m.u.query.params.consistency = CQL_CL_ONE;
-    } else {
-        m.u.prepare = (cql_str_t){query, strlen(query)};
-    }
-    uint8_t got;
-    size_t len;
-    free(roundtrip(c, &m, &got, &len));
-    if (got != want) {
-        fprintf(stderr, "%s -> opcode %d\n", query ? query : "STARTUP", got);
-        die("unexpected reply");
-    }
-}
-
-/* PREPAREs q and copies its id into id[16]. */
-static void prepare(client_t *c, const char *q, uint8_t *id, size_t *id_len)
-{
-    cql_msg_t m, r;
-    memset(&m, 0, sizeof m);
-    m.opcode = CQL_OP_PREPARE;
-    m.u.prepare = (cql_str_t){q, strlen(q)};
-    uint8_t op;
-    size_t len;
-    uint8_t *body = roundtrip(c, &m, &op, &len);
-    cql_arena_t a;
-    cql_arena_init(&a, 0);
-    if (op != CQL_OP_RESULT || cql_msg_decode(4, op, 0, body, len, &a, &r) ||
-        r.u.result.kind != CQL_RESULT_PREPARED || r.u.result.u.prepared.id.len > 64)
-        die("prepare failed");
-    *id_len = (size_t)r.u.result.u.prepared.id.len;
-    memcpy(id, r.u.result.u.prepared.id.ptr, *id_len);
-    cql_arena_close(&a);
-    free(body);
 }
 
 /* Appends one EXECUTE of id with an int key (and a value for inserts). */
@@ -238,7 +116,7 @@ static void put_execute(cql_wr_t *w, int16_t stream, const uint8_t *id, size_t i
     m.u.execute.params.nvalues = with_value ? 2 : 1;
     m.u.execute.params.values = vals;
     if (cql_frame_write(w, 4, stream, &m))
-        die("encode execute");
+        bench_die("encode execute");
 }
 
 /* Runs `ops` EXECUTEs with `depth` in flight; returns elapsed seconds.
@@ -252,21 +130,21 @@ static double run_phase(client_t *c, const uint8_t *id, size_t id_len, bool inse
     uint8_t *opcodes = malloc(4096);
     double *sent_at = malloc(sizeof(double) * 4096); /* per stream id */
     int sent = 0, done = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (; sent < depth && sent < ops; sent++) {
         put_execute(&w, (int16_t)sent, id, id_len, sent, insert);
         sent_at[sent] = t0;
     }
-    send_all(c->fd, w.data, w.len);
+    bench_send_all(c->cql.fd, w.data, w.len);
     while (done < ops) {
         cql_wr_reset(&w);
         int n = read_some(c, streams, opcodes, 4096);
-        double t = now_s();
+        double t = bench_now_s();
         for (int i = 0; i < n; i++) {
             if (opcodes[i] != CQL_OP_RESULT)
                 c->errors++;
             if (streams[i] < 0 || streams[i] >= depth)
-                die("reply on a stream id never used");
+                bench_die("reply on a stream id never used");
             lat[done] = t - sent_at[streams[i]];
             done++;
             if (sent < ops) {
@@ -276,9 +154,9 @@ static double run_phase(client_t *c, const uint8_t *id, size_t id_len, bool inse
             }
         }
         if (w.len)
-            send_all(c->fd, w.data, w.len);
+            bench_send_all(c->cql.fd, w.data, w.len);
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     free(streams);
     free(opcodes);
     free(sent_at);
@@ -300,10 +178,10 @@ int main(int argc, char **argv)
         else if (opt == 'p')
             port = atoi(optarg);
         else
-            die("usage: bench_node_points [--json] [-n OPS] [-d IN_FLIGHT(1..4096)] [-p PORT]");
+            bench_die("usage: bench_node_points [--json] [-n OPS] [-d IN_FLIGHT(1..4096)] [-p PORT]");
     }
     if (ops < 1 || depth < 1 || depth > 4096)
-        die("bad -n or -d");
+        bench_die("bad -n or -d");
     signal(SIGPIPE, SIG_IGN);
     srv_t srv;
     bool inproc = port == 0;
@@ -314,42 +192,23 @@ int main(int argc, char **argv)
         cfg.log_size = 0; /* measure the server, not the activity log */
         if (uv_loop_init(&srv.loop) || node_cluster_new(&srv.loop, &cfg, &srv.cluster) ||
             node_cluster_start(srv.cluster))
-            die("cannot start the in-process node");
+            bench_die("cannot start the in-process node");
         port = node_cluster_port(srv.cluster);
         pthread_create(&srv.thread, NULL, srv_run, &srv);
     }
     client_t *c = calloc(1, sizeof *c);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(0x7F000001);
-    if (connect(c->fd, (struct sockaddr *)&a, sizeof a))
-        die("connect failed");
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    cql_frame_decoder_init(&c->dec, 0);
-
-    simple(c, CQL_OP_STARTUP, NULL, CQL_OP_READY);
-    simple(c, CQL_OP_QUERY,
-           "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = "
-           "{'class': 'SimpleStrategy', 'replication_factor': 1}",
-           CQL_OP_RESULT);
-    simple(c, CQL_OP_QUERY, "CREATE TABLE IF NOT EXISTS bench.kv (k int PRIMARY KEY, v blob)",
-           CQL_OP_RESULT);
-    uint8_t ins[64], sel[64];
-    size_t ins_len, sel_len;
-    prepare(c, "INSERT INTO bench.kv (k, v) VALUES (?, ?)", ins, &ins_len);
-    prepare(c, "SELECT v FROM bench.kv WHERE k = ?", sel, &sel_len);
+    bench_cql_open(&c->cql, port);
 
     double *lat = malloc(sizeof(double) * (size_t)ops), wpct[3], rpct[3];
     if (lat == NULL)
-        die("out of memory");
+        bench_die("out of memory");
     double cpu0 = inproc ? thread_cpu_s(srv.thread) : 0;
-    double tw = run_phase(c, ins, ins_len, true, ops, depth, lat);
+    double tw = run_phase(c, c->cql.ins, c->cql.ins_len, true, ops, depth, lat);
     double cpu1 = inproc ? thread_cpu_s(srv.thread) : 0;
-    percentiles_us(lat, (size_t)ops, wpct);
-    double tr = run_phase(c, sel, sel_len, false, ops, depth, lat);
+    bench_percentiles_us(lat, (size_t)ops, wpct);
+    double tr = run_phase(c, c->cql.sel, c->cql.sel_len, false, ops, depth, lat);
     double cpu2 = inproc ? thread_cpu_s(srv.thread) : 0;
-    percentiles_us(lat, (size_t)ops, rpct);
+    bench_percentiles_us(lat, (size_t)ops, rpct);
     free(lat);
 
     if (json) {
@@ -382,8 +241,7 @@ int main(int argc, char **argv)
     }
 
 
-    close(c->fd);
-    cql_frame_decoder_close(&c->dec);
+    bench_cql_close(&c->cql);
     free(c);
     if (inproc) {
         node_cluster_request_stop(srv.cluster);
