@@ -19,15 +19,9 @@
 #include "cqlmq/gateway.h"
 #include "embedded.h"
 #include "protocol/wire/mpk.h"
+#include "bench_util.h"
 
 static void *sock;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t rss(void)
 {
@@ -161,7 +155,7 @@ int main(int argc, char **argv)
 
     /* 1. pipelined small requests */
     enum { NQ = 50000, WIN = 256 };
-    double t0 = now_s();
+    double t0 = bench_now_s();
     long sent = 0, got = 0;
     while (got < NQ) {
         while (sent < NQ && sent - got < WIN)
@@ -171,14 +165,14 @@ int main(int argc, char **argv)
             die("query failed");
         got++;
     }
-    double t1 = now_s();
+    double t1 = bench_now_s();
     printf("requests: %d pipelined %d deep: %.0f req/s\n", NQ, WIN, NQ / (t1 - t0));
 
     /* fill: unlogged batches of 500 literal inserts, 4 in flight */
     char v[101];
     memset(v, 'x', 100);
     v[100] = '\0';
-    t0 = now_s();
+    t0 = bench_now_s();
     long nb = (rows + 499) / 500, bs = 0, bg = 0;
     char stmt[256];
     while (bg < nb) {
@@ -208,13 +202,13 @@ int main(int argc, char **argv)
             die("batch failed");
         bg++;
     }
-    t1 = now_s();
+    t1 = bench_now_s();
     printf("fill: %ld rows in %.2f s (%.0f rows/s through batches)\n", rows, t1 - t0,
            rows / (t1 - t0));
 
     /* 2. the stream */
     size_t rss0 = rss(), peak = rss0;
-    t0 = now_s();
+    t0 = bench_now_s();
     mpk_wr_map(&w, 6);
     mpk_wr_cstr(&w, "op");
     mpk_wr_cstr(&w, "query");
@@ -252,7 +246,7 @@ int main(int argc, char **argv)
                 peak = r;
         }
     }
-    t1 = now_s();
+    t1 = bench_now_s();
     printf("stream: %ld rows, %ld pages, credit %ld: %.2f s, %.0f rows/s; RSS growth %zu KiB\n",
            total, pages, credit, t1 - t0, total / (t1 - t0), (peak - rss0) >> 10);
     mpk_wr_close(&w);

@@ -19,13 +19,7 @@
 
 #include "cql_type.h"
 #include "node_store.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static uint64_t rnd(void)
@@ -87,7 +81,7 @@ static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, 
     node_iter_t *it;
     if (node_iter_new(&it) < 0)
         exit(1);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long i = 0; i < n; i++) {
         cql_store_u32(kb, (uint32_t)(i % parts));
         cql_store_u64(cb, (uint64_t)(i / parts));
@@ -98,7 +92,7 @@ static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, 
         if (node_store_write(s, t, &w) < 0)
             exit(1);
     }
-    report(o, clu ? "clustered insert" : "insert (new partitions)", n, now_s() - t0);
+    report(o, clu ? "clustered insert" : "insert (new partitions)", n, bench_now_s() - t0);
     node_store_stats_t st;
     node_store_stats(s, t, &st);
     if (o->json)
@@ -107,7 +101,7 @@ static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, 
     else
         printf("%-28s %10.1f bytes/row\n", "memory", (double)st.bytes / (double)st.rows);
     long found = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
     for (long j = 0; j < n; j++) {
         long i = (long)(rnd() % (uint64_t)n);
         cql_store_u32(kb, (uint32_t)(i % parts));
@@ -117,10 +111,10 @@ static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, 
         if (node_store_get(it, s, t, &k, clu ? &ck : NULL, 100, &r) == 0)
             found++;
     }
-    report(o, clu ? "clustered point read" : "point read (random)", n, now_s() - t0);
+    report(o, clu ? "clustered point read" : "point read (random)", n, bench_now_s() - t0);
     if (found != n)
         fprintf(stderr, "only %ld of %ld rows found\n", found, n);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (long j = 0; j < n; j++) {
         long i = (long)(rnd() % (uint64_t)n);
         cql_store_u32(kb, (uint32_t)(i % parts));
@@ -132,12 +126,12 @@ static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, 
         if (node_store_write(s, t, &w) < 0)
             exit(1);
     }
-    report(o, clu ? "clustered update" : "update (random, existing)", n, now_s() - t0);
+    report(o, clu ? "clustered update" : "update (random, existing)", n, bench_now_s() - t0);
     /* full scan in pages, as the executor pages a SELECT * */
     cql_wr_t pos;
     cql_wr_init(&pos);
     long rows = 0, got = 5000;
-    t0 = now_s();
+    t0 = bench_now_s();
     for (bool first = true; got == 5000; first = false) {
         node_scan_t sc = {.now = 100};
         if (!first) {
@@ -153,9 +147,9 @@ static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, 
         if (got == 5000 && node_iter_position(it, &pos) < 0)
             exit(1);
     }
-    report(o, clu ? "clustered scan (rows)" : "scan, pages of 5000 (rows)", rows, now_s() - t0);
+    report(o, clu ? "clustered scan (rows)" : "scan, pages of 5000 (rows)", rows, bench_now_s() - t0);
     cql_wr_close(&pos);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (long i = 0; i < n; i++) {
         cql_store_u32(kb, (uint32_t)(i % parts));
         cql_store_u64(cb, (uint64_t)(i / parts));
@@ -165,7 +159,7 @@ static void run(const out_t *o, node_store_t *s, const node_table_t *t, long n, 
         if (rc < 0)
             exit(1);
     }
-    report(o, clu ? "clustered row delete" : "partition delete", n, now_s() - t0);
+    report(o, clu ? "clustered row delete" : "partition delete", n, bench_now_s() - t0);
     node_store_stats(s, t, &st);
     if (o->json)
         json_line("store memory left after deleting every row",

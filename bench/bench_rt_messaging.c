@@ -27,30 +27,8 @@
 
 #include "cqlmq/runtime.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts the n latencies v (seconds) and stores p50, p99, p99.9 (nearest
- * rank) in out[], in microseconds. */
-static void percentiles_us(double *v, size_t n, double out[3])
-{
-    static const double q[3] = {0.50, 0.99, 0.999};
-    qsort(v, n, sizeof *v, cmp_double);
-    for (int i = 0; i < 3; i++) {
-        size_t k = (size_t)ceil(q[i] * (double)n);
-        out[i] = v[k ? k - 1 : 0] * 1e6;
-    }
-}
 
 /* One --json line; pct (p50, p99, p99.9 in us) may be NULL. */
 static void json_line(const char *group, const char *name, bool peer, double value,
@@ -92,11 +70,11 @@ static double raw_throughput(uint64_t n)
     char buf[16];
     pthread_t th;
     zmq_bind(s, "inproc://raw-tp");
-    double t0 = now();
+    double t0 = bench_now_s();
     pthread_create(&th, NULL, raw_push, &r);
     for (uint64_t i = 0; i < n; i++)
         zmq_recv(s, buf, sizeof buf, 0);
-    double t = now() - t0;
+    double t = bench_now_s() - t0;
     pthread_join(th, NULL);
     zmq_close(s);
     zmq_ctx_term(r.ctx);
@@ -126,15 +104,15 @@ static double raw_rtt_us(uint64_t n, double *lat)
     pthread_t th;
     zmq_bind(s, "inproc://raw-rtt");
     pthread_create(&th, NULL, raw_echo, &r);
-    double t0 = now(), prev = t0;
+    double t0 = bench_now_s(), prev = t0;
     for (uint64_t i = 0; i < n; i++) {
         zmq_send(s, buf, sizeof buf, 0);
         zmq_recv(s, buf, sizeof buf, 0);
-        double t1 = now();
+        double t1 = bench_now_s();
         lat[i] = t1 - prev;
         prev = t1;
     }
-    double t = now() - t0;
+    double t = bench_now_s() - t0;
     pthread_join(th, NULL);
     zmq_close(s);
     zmq_ctx_term(r.ctx);
@@ -175,7 +153,7 @@ static void pump(rt_actor_t *self, flow_t *st)
 static void on_go(rt_actor_t *self, const rt_msg_t *m)
 {
     flow_t *st = rt_state(self);
-    st->t0 = now();
+    st->t0 = bench_now_s();
     pump(self, st);
 }
 
@@ -205,7 +183,7 @@ static void on_data(rt_actor_t *self, const rt_msg_t *m)
         rt_msg_end(self);
     }
     if (st->next == st->n) {
-        st->t1 = now();
+        st->t1 = bench_now_s();
         cqlmq_runtime_stop(rt_loop_runtime(rt_actor_loop(self)));
     }
 }
@@ -218,11 +196,11 @@ static void on_ping(rt_actor_t *self, const rt_msg_t *m)
 static void on_pong(rt_actor_t *self, const rt_msg_t *m)
 {
     flow_t *st = rt_state(self);
-    double t = now();
+    double t = bench_now_s();
     st->lat[st->next] = t - st->prev;
     st->prev = t;
     if (++st->next == st->n) {
-        st->t1 = now();
+        st->t1 = bench_now_s();
         cqlmq_runtime_stop(rt_loop_runtime(rt_actor_loop(self)));
         return;
     }
@@ -234,7 +212,7 @@ static void on_pong(rt_actor_t *self, const rt_msg_t *m)
 static void on_go_ping(rt_actor_t *self, const rt_msg_t *m)
 {
     flow_t *st = rt_state(self);
-    st->t0 = st->prev = now();
+    st->t0 = st->prev = bench_now_s();
     mpk_wr_t *w = rt_msg_begin(self, st->peer, M_PING);
     mpk_wr_uint(w, 0);
     rt_msg_end(self);
@@ -284,13 +262,13 @@ int main(int argc, char **argv)
 
     double raw_tp = raw_throughput(n);
     double raw_rtt = raw_rtt_us(rtts / 4, lat);
-    percentiles_us(lat, rtts / 4, raw_pct);
+    bench_percentiles_us(lat, rtts / 4, raw_pct);
     double same_tp = (double)n / run(false, false, n, NULL);
     double cross_tp = (double)n / run(true, false, n, NULL);
     double same_rtt = run(false, true, rtts, lat) / (double)rtts * 1e6;
-    percentiles_us(lat, rtts, same_pct);
+    bench_percentiles_us(lat, rtts, same_pct);
     double cross_rtt = run(true, true, rtts / 4, lat) / (double)(rtts / 4) * 1e6;
-    percentiles_us(lat, rtts / 4, cross_pct);
+    bench_percentiles_us(lat, rtts / 4, cross_pct);
     free(lat);
 
     if (json) {
