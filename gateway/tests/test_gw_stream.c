@@ -258,16 +258,24 @@ Test(gw_stream, a_client_that_vanishes_while_pages_flow_has_its_session_ended)
 
 /* ---- small bounds ---- */
 
-static void setup_small(void)
+/* Small stream limits, with a lease of lease_ms. */
+static void start_small(unsigned lease_ms)
 {
     cqlmq_gateway_opts_t o;
     cqlmq_gateway_opts_init(&o);
     o.max_streams = 1;
     o.max_credit = 4;
-    o.lease_ms = 400;
+    o.lease_ms = lease_ms;
     gwt_start_opts(1, &o);
     gwt_wait_ready();
 }
+
+/* A short lease, for the tests of what the lease does. */
+static void setup_small(void) { start_small(400); }
+
+/* A lease long enough never to fire on a busy machine, for the tests of
+ * the limits (a zero-credit timeout must not overtake them). */
+static void setup_small_limits(void) { start_small(10000); }
 
 Test(gw_stream, a_silent_client_with_a_stream_loses_it_with_its_lease, .init = setup_small)
 {
@@ -323,7 +331,8 @@ Test(gw_stream, zero_credit_for_the_lease_ends_the_stream_with_timeout, .init = 
     cr_assert(ended, "the stream ended with timeout");
 }
 
-Test(gw_stream, credit_above_max_credit_ends_the_stream_with_bad_request, .init = setup_small)
+Test(gw_stream, credit_above_max_credit_ends_the_stream_with_bad_request,
+     .init = setup_small_limits)
 {
     void *s = cl_new();
     cl_hello(s, 1);
@@ -344,7 +353,7 @@ Test(gw_stream, credit_above_max_credit_ends_the_stream_with_bad_request, .init 
     cr_assert_str_eq(r.code, "bad_request");
 }
 
-Test(gw_stream, a_second_stream_beyond_max_streams_is_busy, .init = setup_small)
+Test(gw_stream, a_second_stream_beyond_max_streams_is_busy, .init = setup_small_limits)
 {
     void *s = cl_new();
     cl_hello(s, 1);
